@@ -1,0 +1,19 @@
+"""glassvib: vibrational spectra of small model glasses (see SPEC §6 for the public API)."""
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from .configuration import Configuration, random_configuration, sample_diameters
+from .potential import TaperedIPL
+from .system import (energy, energy_and_forces, forces, hessian, pair_stresses, pair_terms,
+                     pressure)
+from .xyz import read_configuration, write_configuration
+
+try:
+    __version__ = _version("glassvib")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Configuration", "random_configuration", "sample_diameters", "TaperedIPL",
+    "energy", "energy_and_forces", "forces", "hessian", "pair_stresses", "pair_terms", "pressure",
+    "read_configuration", "write_configuration", "__version__",
+]

@@ -1,0 +1,439 @@
+"""Command-line interface ``glassvib``: one subcommand per workflow stage (issue 5).
+
+Contract: each subcommand parses its arguments, calls the package, and writes its outputs
+atomically (temporary name + rename), so an interrupted job leaves either a complete file or none.
+No physics lives here. Bad input exits with status 2 and a one-line message naming the argument.
+
+    glassvib sample    --point d3/N125/Tp0.3/m2/tipl --n-samples 10 --seed 1 --output parents.npz
+    glassvib quench    --input parents.npz --output inherent.npz
+    glassvib analyze   --input inherent.npz --output-dir <batch folder>
+    glassvib aggregate --batch-dirs <batch folders...> --output-dir results/tables
+    glassvib figures   --tables results/tables --output-dir results/figures
+    glassvib calibrate --d 3 --N 125 --temperatures 0.2 0.3 0.5 --output-dir results/calibration
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .provenance import atomic_path, provenance
+from .study import DEFAULTS, Point, format_value, parse_value
+
+__all__ = ["main", "build_parser"]
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _potential(point: Point):
+    from .potential import TaperedIPL
+
+    if point.potential != "tipl":
+        raise ValueError(f"--potential {point.potential!r} is not supported; allowed: tipl")
+    m = point.taper
+    return TaperedIPL(n=12, r_cut=1.955, taper=(float("inf") if math.isinf(m) else int(m)))
+
+
+def _point_from_args(args) -> Point:
+    if args.point:
+        try:
+            return Point.from_path(args.point)
+        except ValueError as err:
+            raise ValueError(f"--point: {err}") from None
+    missing = [o for o, v in (("--d", args.d), ("--N", args.N), ("--T-p", args.T_p), ("--taper", args.taper))
+               if v is None]
+    if missing:
+        raise ValueError(f"give --point or all of --d --N --T-p --taper (missing {' '.join(missing)})")
+    return Point(int(args.d), int(args.N), parse_value(args.T_p), parse_value(args.taper), args.potential)
+
+
+def _limit_threads(n: int):
+    """Limit BLAS (threadpoolctl) and numba threads to ``n``; returns the threadpoolctl context."""
+    from threadpoolctl import threadpool_limits
+
+    try:
+        import numba
+
+        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    except Exception:  # numba without threading layer: nothing to limit
+        pass
+    return threadpool_limits(limits=int(n))
+
+
+def _save_npz(path, arrays: dict, meta: dict) -> None:
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, meta=np.array(json.dumps(meta, default=str)), **arrays)
+
+
+def _load_npz(path):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"--input {path} does not exist")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k != "meta"}
+        meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
+    return arrays, meta
+
+
+def _call_with_supported(func, *args, **kwargs):
+    """Call ``func`` passing only the keyword arguments its signature accepts."""
+    params = inspect.signature(func).parameters
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in params}
+    return func(*args, **kwargs)
+
+
+def _seed_ints(seed: int, n: int) -> list:
+    """n independent 63-bit integer seeds derived from ``seed`` by SeedSequence."""
+    return [int(x >> np.uint64(1)) for x in np.random.SeedSequence(int(seed)).generate_state(n, np.uint64)]
+
+
+# --------------------------------------------------------------------------------------------
+# sample
+
+
+def cmd_sample(args) -> int:
+    from .configuration import random_configuration
+
+    point = _point_from_args(args)
+    pot = _potential(point)
+    n = int(args.n_samples)
+    if n < 1:
+        raise ValueError(f"--n-samples = {n}, expected >= 1")
+    mc = {**DEFAULTS["mc"], **(json.loads(args.mc) if args.mc else {})}
+    first = int(args.first_sample)
+    positions, diameters, sample_seeds, equilibrated, acc_move, acc_swap, per_meta = [], [], [], [], [], [], []
+    _log(f"sample {point.path}: {n} sample(s), seed {args.seed}")
+    if math.isinf(point.T_p):
+        # SPEC §3.1: T_p = inf means a quench straight from the ideal-gas state; one seed per sample.
+        for i, s in enumerate(_seed_ints(args.seed, n)):
+            conf = random_configuration(point.d, point.N, seed=s)
+            positions.append(conf.positions)
+            diameters.append(conf.diameters)
+            sample_seeds.append(s)
+            equilibrated.append(True)
+            acc_move.append(float("nan"))
+            acc_swap.append(float("nan"))
+            per_meta.append({"protocol": "random positions"})
+    else:
+        from .parent_liquid import draw_parent_samples
+
+        init_seed, mc_seed = _seed_ints(args.seed, 2)
+        conf0 = random_configuration(point.d, point.N, seed=init_seed)
+        draws = _call_with_supported(
+            draw_parent_samples, conf0, pot, point.T_p, n, mc_seed,
+            equilibration_sweeps=mc["equilibration_sweeps"], min_spacing_sweeps=mc["spacing_sweeps"],
+            max_sweeps=mc["max_sweeps"], p_swap=mc["p_swap"], step=mc["step"],
+            record_every=mc["record_every"], checkpoint_every=mc["checkpoint_every"],
+            checkpoint=args.checkpoint)
+        if len(draws) != n:
+            raise RuntimeError(f"draw_parent_samples returned {len(draws)} samples, expected {n}")
+        for conf, meta in draws:
+            positions.append(conf.positions)
+            diameters.append(conf.diameters)
+            sample_seeds.append(int(args.seed))
+            equilibrated.append(bool(meta.get("equilibrated", False)))
+            acc_move.append(float(meta.get("acc_move", meta.get("acceptance_move", float("nan")))))
+            acc_swap.append(float(meta.get("acc_swap", meta.get("acceptance_swap", float("nan")))))
+            per_meta.append({k: v for k, v in meta.items() if np.ndim(v) == 0 or isinstance(v, str)})
+    box = point.box
+    meta = {"point": point.as_dict(), "point_path": point.path, "batch_seed": int(args.seed),
+            "samples": per_meta, "mc": mc,
+            "provenance": provenance(args.config_hash, seeds=[int(args.seed)])}
+    _save_npz(args.output, {
+        "positions": np.asarray(positions, dtype=np.float64),
+        "diameters": np.asarray(diameters, dtype=np.float64),
+        "box": np.float64(box),
+        "sample": np.arange(first, first + n, dtype=np.int64),
+        "seed": np.asarray(sample_seeds, dtype=np.int64),
+        "equilibrated": np.asarray(equilibrated, dtype=bool),
+        "acc_move": np.asarray(acc_move, dtype=np.float64),
+        "acc_swap": np.asarray(acc_swap, dtype=np.float64),
+    }, meta)
+    if args.checkpoint and Path(args.checkpoint).exists():
+        Path(args.checkpoint).unlink()  # the batch is complete; its MC checkpoint is no longer needed
+    _log(f"wrote {args.output}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# quench
+
+
+def cmd_quench(args) -> int:
+    from .configuration import Configuration
+    from .minimize import quench
+
+    arrays, meta = _load_npz(args.input)
+    point = Point(**meta["point"])
+    pot = _potential(point)
+    n = arrays["positions"].shape[0]
+    out = {k: arrays[k] for k in ("diameters", "box", "sample", "seed", "equilibrated", "acc_move", "acc_swap")}
+    pos, success, n_iter, energy, max_force, messages = [], [], [], [], [], []
+    for i in range(n):
+        conf = Configuration(arrays["positions"][i], arrays["diameters"][i], float(arrays["box"]))
+        res = _call_with_supported(quench, conf, pot, tol=args.tol, max_iter=args.max_iter)
+        pos.append(res.configuration.positions)
+        success.append(bool(res.success))
+        n_iter.append(int(res.n_iter))
+        energy.append(float(res.energy))
+        max_force.append(float(res.max_force))
+        messages.append(str(getattr(res, "message", "")))
+        _log(f"sample {int(arrays['sample'][i])}: success={res.success} n_iter={res.n_iter} "
+             f"e={res.energy / point.N:.6f} max|F|={res.max_force:.2e}")
+    out.update(positions=np.asarray(pos), converged=np.asarray(success, dtype=bool),
+               n_iter=np.asarray(n_iter, dtype=np.int64), energy=np.asarray(energy),
+               max_force=np.asarray(max_force))
+    meta = {**meta, "quench": {"tol": args.tol, "max_iter": args.max_iter, "messages": messages},
+            "provenance_quench": provenance(args.config_hash, seeds=meta.get("batch_seed"),
+                                            inputs=[args.input])}
+    _save_npz(args.output, out, meta)
+    _log(f"wrote {args.output}: {sum(success)}/{n} converged")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# analyze
+
+
+def cmd_analyze(args) -> int:
+    import pandas as pd
+
+    from .analysis import analyze_inherent_structure
+    from .configuration import Configuration
+    from .tables import write_table
+
+    arrays, meta = _load_npz(args.input)
+    point = Point(**meta["point"])
+    pot = _potential(point)
+    k = args.k
+    full = str(k) == "all"
+    kval = point.d * point.N if full else int(k)
+    samples, modes, stresses = [], [], []
+    key = point.as_dict()
+    for i in range(arrays["positions"].shape[0]):
+        sid = int(arrays["sample"][i])
+        conf = Configuration(arrays["positions"][i], arrays["diameters"][i], float(arrays["box"]))
+        row = {**key, "sample": sid, "seed": int(arrays["seed"][i]), "max_force": float(arrays["max_force"][i]),
+               "converged": bool(arrays["converged"][i]), "equilibrated": bool(arrays["equilibrated"][i]),
+               "acc_move": float(arrays["acc_move"][i]), "acc_swap": float(arrays["acc_swap"][i]),
+               "e_is": float(arrays["energy"][i]) / point.N}
+        if not row["converged"]:
+            # SPEC §3.3: flagged, counted, kept out of spectra.
+            row.update(pressure=np.nan, shear_modulus=np.nan, omega0=np.nan, n_zero_modes=-1, n_negative=-1)
+            samples.append(row)
+            _log(f"sample {sid}: not converged, kept out of spectra")
+            continue
+        res = _call_with_supported(analyze_inherent_structure, conf, pot, k=kval, delta=args.delta,
+                                   full_spectrum=full)
+        row.update(pressure=float(res.pressure), shear_modulus=float(res.shear_modulus),
+                   omega0=float(res.omega0), n_zero_modes=int(res.n_zero_modes),
+                   n_negative=int(res.n_negative))
+        samples.append(row)
+        lam = np.asarray(res.eigenvalues, dtype=np.float64)
+        omega = np.sign(lam) * np.sqrt(np.abs(lam))
+        modes.append(pd.DataFrame({**{c: [v] * lam.size for c, v in key.items()}, "sample": sid,
+                                   "rank": np.arange(lam.size), "omega2": lam, "omega": omega,
+                                   "participation": np.asarray(res.participation, dtype=np.float64)}))
+        for comp, (edges, counts) in _stress_histograms(res).items():
+            stresses.append(pd.DataFrame({**{c: [v] * counts.size for c, v in key.items()}, "sample": sid,
+                                          "component": comp, "bin_lo": edges[:-1], "bin_hi": edges[1:],
+                                          "count": counts.astype(np.int64)}))
+        _log(f"sample {sid}: G={res.shear_modulus:.4g} omega0={res.omega0:.4g} zero={res.n_zero_modes} "
+             f"negative={res.n_negative}")
+    prov = provenance(args.config_hash, seeds=meta.get("batch_seed"), inputs=[args.input],
+                      point=point.path, k=str(k), delta=args.delta)
+    outdir = Path(args.output_dir)
+    write_table(pd.DataFrame(samples), outdir / "samples.parquet", "samples", prov)
+    write_table(_concat_or_empty(modes, "modes"), outdir / "modes.parquet", "modes", prov)
+    write_table(_concat_or_empty(stresses, "batch_stress_hist"), outdir / "stress_hist.parquet",
+                "batch_stress_hist", prov)
+    _log(f"wrote {outdir}/{{samples,modes,stress_hist}}.parquet")
+    return 0
+
+
+def _stress_histograms(res) -> dict:
+    """component -> (bin edges, counts) from an analysis result (helper M's field names)."""
+    hist = getattr(res, "stress_histograms", None)
+    if hist is None:
+        raise AttributeError("analysis result has no stress_histograms")
+    return {str(c): (np.asarray(e, dtype=np.float64), np.asarray(n)) for c, (e, n) in hist.items()}
+
+
+def _concat_or_empty(frames, kind):
+    import pandas as pd
+
+    from .tables import COLUMNS, EXTRA_COLUMNS
+
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(columns=list((COLUMNS.get(kind) or EXTRA_COLUMNS[kind])))
+
+
+# --------------------------------------------------------------------------------------------
+# aggregate, figures, calibrate
+
+
+def cmd_aggregate(args) -> int:
+    from .tables import aggregate, write_tables
+
+    fit = {**DEFAULTS["fit"], **(json.loads(args.fit) if args.fit else {})}
+    missing = [b for b in args.batch_dirs if not (Path(b) / "samples.parquet").exists()]
+    if missing:
+        raise FileNotFoundError(f"--batch-dirs: no samples.parquet in {missing[:3]}"
+                                f"{' ...' if len(missing) > 3 else ''}")
+    tables = aggregate(args.batch_dirs, fit, seed=args.seed, level_window=args.level_window)
+    prov = provenance(args.config_hash, seeds=[args.seed], inputs=args.batch_dirs, fit=fit)
+    for path in write_tables(tables, args.output_dir, prov):
+        _log(f"wrote {path}")
+    ex = tables["exponents"]
+    with_pd_options(lambda: print(ex.to_string(index=False)))
+    return 0
+
+
+def with_pd_options(fn):
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 3):
+        fn()
+
+
+def cmd_figures(args) -> int:
+    from .figures import make_all_figures
+
+    paths = make_all_figures(args.tables, args.output_dir)
+    for p in paths:
+        _log(f"wrote {p}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from . import calibration
+
+    point = _point_from_args(args)
+    pot = _potential(point)
+    func = getattr(calibration, "run_calibration", None) or getattr(calibration, "calibrate")
+    res = _call_with_supported(func, d=point.d, N=point.N, pot=pot, potential=pot,
+                               temperatures=[float(t) for t in args.temperatures], seed=args.seed,
+                               sweeps=args.sweeps, output_dir=args.output_dir, outdir=args.output_dir)
+    _log(f"calibration done: {res!r}"[:500])
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# parser
+
+
+def _add_point_args(p):
+    p.add_argument("--point", help="parameter point as a path, e.g. d3/N125/Tp0.3/m2/tipl")
+    p.add_argument("--d", type=int, help="space dimension (2, 3, 4)")
+    p.add_argument("--N", type=int, help="number of particles")
+    p.add_argument("--T-p", dest="T_p", help="parent temperature (> 0 or inf)")
+    p.add_argument("--taper", help="taper order m (integer >= 1 or inf)")
+    p.add_argument("--potential", default="tipl", help="potential (tipl)")
+
+
+def _common(p):
+    p.add_argument("--threads", type=int, default=1, help="BLAS/numba threads (default 1)")
+    p.add_argument("--config-hash", default="", help="hash of the config sections used (provenance)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glassvib", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=_version_string())
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="parent liquids by swap MC (or random positions for T_p = inf)")
+    _add_point_args(p)
+    p.add_argument("--n-samples", type=int, required=True)
+    p.add_argument("--first-sample", type=int, default=0, help="index of the first sample of this batch")
+    p.add_argument("--seed", type=int, required=True, help="batch seed (integer >= 0)")
+    p.add_argument("--mc", default="", help="JSON object of MC settings (config key mc)")
+    p.add_argument("--checkpoint", default=None, help="MC checkpoint file (resumed if present)")
+    p.add_argument("--output", required=True, help="parents .npz")
+    _common(p)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("quench", help="minimise every parent to its inherent structure")
+    p.add_argument("--input", required=True, help="parents .npz from `glassvib sample`")
+    p.add_argument("--tol", type=float, default=DEFAULTS["quench"]["tol"], help="max |force| tolerance")
+    p.add_argument("--max-iter", type=int, default=DEFAULTS["quench"]["max_iter"])
+    p.add_argument("--output", required=True, help="inherent structures .npz")
+    _common(p)
+    p.set_defaults(func=cmd_quench)
+
+    p = sub.add_parser("analyze", help="modes, stresses, level ratios, G and w_0 of each inherent structure")
+    p.add_argument("--input", required=True, help="inherent structures .npz from `glassvib quench`")
+    p.add_argument("--k", default="all", help="lowest k modes, or 'all' (dense full spectrum)")
+    p.add_argument("--delta", type=float, default=0.0, help="Hessian delta in [0, 1] (SPEC §3.4)")
+    p.add_argument("--level-window", type=int, default=50, help="(recorded only; used by aggregate)")
+    p.add_argument("--output-dir", required=True, help="batch folder for samples/modes/stress_hist.parquet")
+    _common(p)
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("aggregate", help="combine batches into the SPEC §7 tables")
+    p.add_argument("--batch-dirs", nargs="+", required=True)
+    p.add_argument("--fit", default="", help="JSON object of fit settings (config key fit)")
+    p.add_argument("--level-window", type=int, default=DEFAULTS["modes"]["level_window"])
+    p.add_argument("--seed", type=int, default=0, help="base seed of the bootstrap")
+    p.add_argument("--output-dir", required=True)
+    _common(p)
+    p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("figures", help="figures (PNG + PDF) from the aggregated tables")
+    p.add_argument("--tables", required=True, help="folder with the aggregated tables")
+    p.add_argument("--output-dir", required=True)
+    p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("calibrate", help="swap-MC calibration: equilibration and decorrelation vs T")
+    _add_point_args(p)
+    p.add_argument("--temperatures", nargs="+", required=True)
+    p.add_argument("--sweeps", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output-dir", required=True)
+    _common(p)
+    p.set_defaults(func=cmd_calibrate)
+    return parser
+
+
+def _version_string() -> str:
+    from .provenance import package_version
+
+    return f"glassvib {package_version()}"
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``glassvib`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in ("analyze",) and str(args.k) != "all":
+        try:
+            if int(args.k) < 1:
+                raise ValueError
+        except ValueError:
+            parser.error(f"--k = {args.k!r}: expected an integer >= 1 or 'all'")
+    try:
+        threads = getattr(args, "threads", 1)
+        if threads < 1:
+            parser.error(f"--threads = {threads}: expected an integer >= 1")
+        with _limit_threads(threads):
+            return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"glassvib {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""A study: the validated configuration of a parameter sweep and the paths and seeds it implies.
+
+Contract: :func:`load_study` turns a raw config dict (``config.yaml``) into a :class:`Study` or raises
+:class:`ConfigError` whose message names the offending key and its allowed values. Physics
+parameters (d, N, T_p, taper, potential, batch) live in the output paths
+(``d3/N125/Tp0.3/m2/tipl/batch000``); run-control settings stay in the config, and each rule hashes
+only the settings section it reads, so editing one section or adding a sweep point never invalidates
+finished batches of other points.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["ConfigError", "Point", "Study", "load_study", "validate_config", "DEFAULTS",
+           "format_value", "parse_value", "batch_seed", "section_hash", "R_CUT", "SCHEMA_PATH"]
+
+#: Global cutoff of the tapered IPL potential (SPEC §2); the box must be at least twice as large.
+R_CUT = 1.955
+
+#: Where the JSON schema lives (repository layout of issue 5).
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+#: Run-control defaults, merged under the user's config before the semantic checks.
+DEFAULTS = {
+    "results": "results",
+    "threads": {"sample": 1, "quench": 1, "analyze": 1},
+    "mc": {"equilibration_sweeps": 2000, "spacing_sweeps": 500, "max_sweeps": 1_000_000,
+           "p_swap": 0.2, "step": 0.2, "record_every": 10, "checkpoint_every": 1000},
+    "quench": {"tol": 1e-10, "max_iter": 200_000},
+    "modes": {"k": "all", "delta": 0.0, "level_window": 50},
+    "fit": {"omega_c_fraction": 0.5, "scan_fractions": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0],
+            "sigma_c": 1e-4, "n_bootstrap": 1000},
+    "calibration": {"d": 3, "N": 125, "taper": 2, "temperatures": [0.15, 0.2, 0.3, 0.5, 1.0],
+                    "sweeps": 5000},
+}
+
+
+class ConfigError(ValueError):
+    """Invalid study configuration; the message names the key, the value and what is allowed."""
+
+
+def format_value(x: float) -> str:
+    """Path form of T_p or taper: ``inf`` for infinity, integers without a decimal point."""
+    x = float(x)
+    if math.isinf(x):
+        return "inf"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return format(x, "g")
+
+
+def parse_value(s) -> float:
+    """Inverse of :func:`format_value` for numbers and the strings ``inf``/``Inf``/``infinity``."""
+    if isinstance(s, str):
+        return float("inf") if s.lower() in ("inf", "infinity") else float(s)
+    return float(s)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One parameter point of the sweep (an ensemble of glass samples)."""
+
+    d: int
+    N: int
+    T_p: float
+    taper: float
+    potential: str
+
+    @property
+    def path(self) -> str:
+        """Relative folder, e.g. ``d3/N125/Tp0.3/m2/tipl``."""
+        return (f"d{self.d}/N{self.N}/Tp{format_value(self.T_p)}/m{format_value(self.taper)}/"
+                f"{self.potential}")
+
+    @property
+    def box(self) -> float:
+        """Box side L = N^(1/d) at number density 1."""
+        return float(self.N) ** (1.0 / self.d)
+
+    @classmethod
+    def from_path(cls, path: str) -> "Point":
+        """Parse :attr:`path` back (inverse of :attr:`path`)."""
+        parts = str(path).strip("/").split("/")
+        if len(parts) != 5:
+            raise ValueError(f"point path {path!r} has {len(parts)} parts, expected d*/N*/Tp*/m*/potential")
+        d, n, tp, m, pot = parts
+        return cls(int(d[1:]), int(n[1:]), parse_value(tp[2:]), parse_value(m[1:]), pot)
+
+    def as_dict(self) -> dict:
+        return {"d": self.d, "N": self.N, "T_p": self.T_p, "taper": self.taper, "potential": self.potential}
+
+
+@dataclass(frozen=True)
+class Study:
+    """Validated configuration plus the expanded sweep.
+
+    Attributes:
+        config: config dict with defaults filled in and ``inf`` strings turned into floats.
+        points: dict point-path -> (Point, n_samples, samples_per_batch).
+    """
+
+    config: dict
+    points: dict
+
+    @property
+    def results(self) -> str:
+        return self.config["results"]
+
+    def batches(self, point_path: str) -> list[int]:
+        _, n, per = self.points[point_path]
+        return list(range(math.ceil(n / per)))
+
+    def batch_size(self, point_path: str, batch: int) -> int:
+        _, n, per = self.points[point_path]
+        return min(per, n - batch * per)
+
+    def batch_dirs(self) -> list[str]:
+        """All batch folders ``<point>/batch<bbb>`` relative to the results folder."""
+        return [f"{p}/batch{b:03d}" for p in self.points for b in self.batches(p)]
+
+    def seed(self, point_path: str, batch: int) -> int:
+        return batch_seed(self.config["seed"], point_path, batch)
+
+
+def batch_seed(base_seed: int, point_path: str, batch: int) -> int:
+    """Seed of one batch, derived by SeedSequence from the base seed, the point's path and the batch.
+
+    Deterministic across runs and machines; independent streams for different points/batches.
+    """
+    key = zlib.crc32(point_path.encode())
+    ss = np.random.SeedSequence([int(base_seed), key, int(batch)])
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def section_hash(config: dict, *sections: str) -> str:
+    """Short sha256 of the named config sections (canonical JSON), for provenance and rerun triggers."""
+    payload = {s: config.get(s) for s in sections}
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _load_schema() -> dict:
+    import yaml
+
+    with open(SCHEMA_PATH) as fh:
+        return yaml.safe_load(fh)
+
+
+def _key_name(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "<top level>"
+
+
+def _describe(error) -> str:
+    """One line per schema error: key, offending value, allowed values."""
+    key = _key_name(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        where = _key_name(error.absolute_path)
+        return (f"unknown key(s) {', '.join(map(repr, extra))} in {where}; allowed keys: "
+                f"{', '.join(allowed)}")
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        allowed = error.schema.get("properties", {}).get(missing, {}).get("description", "")
+        return f"missing required key {missing!r} in {key}" + (f"; expected: {allowed}" if allowed else "")
+    allowed = error.schema.get("description")
+    if allowed is None and error.parent is not None:
+        allowed = error.parent.schema.get("description")
+    value = error.instance
+    text = f"key {key} = {value!r} is not allowed"
+    if allowed:
+        text += f"; allowed: {allowed}"
+    else:
+        text += f" ({error.message})"
+    return text
+
+
+def validate_config(config: dict) -> None:
+    """Schema validation (``workflow/schemas/config.schema.yaml``); raises :class:`ConfigError`."""
+    import jsonschema
+
+    if not isinstance(config, dict):
+        raise ConfigError(f"configuration must be a mapping, got {type(config).__name__}")
+    schema = _load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [_describe(e) for e in errors]
+        raise ConfigError("\n".join(dict.fromkeys(lines)))
+
+
+def _merge(defaults: dict, user: dict) -> dict:
+    out = copy.deepcopy(defaults)
+    for key, val in user.items():
+        if isinstance(val, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], val)
+        else:
+            out[key] = copy.deepcopy(val)
+    return out
+
+
+def load_study(config: dict) -> Study:
+    """Validate a raw config (schema + semantic rules) and expand its sweeps.
+
+    Semantic rules beyond the schema: box side L = N^(1/d) >= 2 r_c (minimum image, SPEC §2);
+    ``modes.k`` below d N; room for three level-ratio windows; MC sweep budget large enough for
+    ``samples_per_batch`` spaced samples; a point listed twice must have the same settings.
+
+    Raises:
+        ConfigError: naming the key, the value and the allowed values.
+    """
+    validate_config(config)
+    cfg = _merge(DEFAULTS, config)
+    cfg.pop("sweeps")
+    cfg["sweeps"] = copy.deepcopy(config["sweeps"])
+    points: dict = {}
+    mc = cfg["mc"]
+    for ib, block in enumerate(cfg["sweeps"]):
+        block["T_p"] = [parse_value(t) for t in block["T_p"]]
+        block["taper"] = [parse_value(m) for m in block["taper"]]
+        block.setdefault("potential", ["tipl"])
+        per = block["samples_per_batch"]
+        need = mc["equilibration_sweeps"] + (per - 1) * mc["spacing_sweeps"]
+        if any(math.isfinite(t) for t in block["T_p"]) and need > mc["max_sweeps"]:
+            raise ConfigError(
+                f"key mc.max_sweeps = {mc['max_sweeps']} is too small for sweeps[{ib}].samples_per_batch = "
+                f"{per}: need at least mc.equilibration_sweeps + (samples_per_batch - 1) * "
+                f"mc.spacing_sweeps = {need}")
+        for d in block["d"]:
+            for n in block["N"]:
+                box = float(n) ** (1.0 / d)
+                if box < 2 * R_CUT:
+                    nmin = math.ceil((2 * R_CUT) ** d)
+                    raise ConfigError(
+                        f"key sweeps[{ib}].N = {n} is too small for d = {d}: box side L = N^(1/d) = "
+                        f"{box:.3f} < 2 r_c = {2 * R_CUT:.3f}; allowed: N >= {nmin} for d = {d}")
+                k = cfg["modes"]["k"]
+                if k != "all" and k >= d * n - 1:
+                    raise ConfigError(
+                        f"key modes.k = {k} is too large for d = {d}, N = {n} (d N = {d * n}); allowed: "
+                        f"an integer 1 <= k < d N - 1 = {d * n - 1}, or all")
+                w = cfg["modes"]["level_window"]
+                if k == "all" and 3 * w + d + 2 > d * n:
+                    raise ConfigError(
+                        f"key modes.level_window = {w} is too large for d = {d}, N = {n}: three windows "
+                        f"need 3 * level_window + d + 2 <= d N = {d * n}")
+                for t in block["T_p"]:
+                    for m in block["taper"]:
+                        for pot in block["potential"]:
+                            pt = Point(int(d), int(n), float(t), float(m), str(pot))
+                            entry = (pt, block["n_samples"], per)
+                            old = points.get(pt.path)
+                            if old is not None and old != entry:
+                                raise ConfigError(
+                                    f"key sweeps[{ib}]: point {pt.path} also appears in an earlier block "
+                                    f"with n_samples = {old[1]}, samples_per_batch = {old[2]}; allowed: "
+                                    f"the same values in both blocks")
+                            points[pt.path] = entry
+    return Study(config=cfg, points=points)

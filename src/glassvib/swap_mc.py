@@ -1,0 +1,510 @@
+"""Swap Monte Carlo of the polydisperse soft-sphere liquid at a parent temperature (SPEC §3 step 2).
+
+Contract: a trial is, with probability ``p_swap``, an exchange of the diameters of two random
+particles, otherwise a displacement of one random particle by ``step`` in a random direction (or
+uniformly in a cube of half-side ``step``); Metropolis acceptance at temperature T (k_B = 1). One
+sweep is N trials. Each trial costs O(1): energies are computed incrementally from a Verlet list
+(radius r_c + skin, rebuilt when a proposed position leaves the sphere of radius skin / 2 around
+its reference), and the total energy is updated by the accepted differences.
+
+All randomness is drawn in Python from a numpy ``Generator`` (PCG64) as a plain stream of doubles,
+consumed sweep by sweep, so that the run state (:class:`SwapMCState`: arrays, counters, traces and
+``bit_generator.state``) determines the continuation exactly: ``run(a); run(b)`` is bit-identical to
+``run(a + b)``, also across a save / load of the state. The numba kernel does no I/O and keeps no
+hidden state; checkpoint files are written by :mod:`glassvib.parent_liquid`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from .configuration import Configuration
+from .decorrelation import OverlapAccumulator, estimate_tau, self_overlap
+from .neighbours import check_box, neighbour_pairs
+from .potential import M_INF, TaperedIPL, pair_phi
+from .system import energy_forces_arrays
+
+__all__ = ["SwapMonteCarlo", "SwapMCResult", "SwapMCState", "swap_monte_carlo", "trials_per_row"]
+
+_REBUILD = 1
+
+#: Random doubles consumed per trial: kind, particle i, particle j, acceptance, direction (2 per pair of dims).
+def trials_per_row(d: int) -> int:
+    """Number of uniform doubles drawn per trial in dimension d."""
+    return 4 + 2 * ((d + 1) // 2)
+
+
+# --------------------------------------------------------------------------------------------------
+# numba kernels
+# --------------------------------------------------------------------------------------------------
+
+@numba.njit(cache=True, inline="always")
+def _phi_r2(r2, aij, n, half_n, rc, rc2, m_code):
+    """phi from r^2; exact integer powers (no sqrt, no pow) for even n and a polynomial taper."""
+    if r2 >= rc2:
+        return 0.0
+    if half_n > 0 and m_code != M_INF:
+        x2 = r2 / rc2
+        s = aij * aij / rc2
+        inv = 1.0 / x2
+        w = 1.0 - x2
+        sp = 1.0
+        ip = 1.0
+        for _ in range(half_n):
+            sp *= s
+            ip *= inv
+        t = 1.0
+        for _ in range(m_code):
+            t *= w
+        return sp * (ip - 1.0) * t
+    return pair_phi(math.sqrt(r2), aij, n, rc, m_code)
+
+
+@numba.njit(cache=True, inline="always")
+def _particle_energy(x, ai, i, skip, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code):
+    """Energy of a particle of diameter ``ai`` at ``x`` with the listed neighbours of i (except ``skip``)."""
+    d = pos.shape[1]
+    half = 0.5 * box
+    e = 0.0
+    for q in range(start[i], start[i + 1]):
+        k = idx[q]
+        if k == skip:
+            continue
+        r2 = 0.0
+        for a in range(d):
+            dx = pos[k, a] - x[a]
+            if dx > half:
+                dx -= box
+            elif dx < -half:
+                dx += box
+            r2 += dx * dx
+        if r2 < rc2:
+            e += _phi_r2(r2, 0.5 * (ai + dia[k]), n, half_n, rc, rc2, m_code)
+    return e
+
+
+@numba.njit(cache=True)
+def _mc_kernel(pos, upos, dia, box, start, idx, uref, verlet, skin, rand, t0, beta, p_swap, step,
+               cube, n, half_n, rc, m_code, counters, en):
+    """Run trials ``t0 ... len(rand)-1``; return (next trial, status). status 1: rebuild the list first.
+
+    counters: int64[4] = (move trials, accepted moves, swap trials, accepted swaps).
+    en: float64[3] = (total energy, max |energy| seen since the last resynchronisation,
+        max displacement of an accepted position from its list reference since the last rebuild).
+    """
+    npart, d = pos.shape
+    rc2 = rc * rc
+    x = np.empty(d)
+    disp = np.empty(d)
+    e = en[0]
+    emax = en[1]
+    dmax = en[2]
+    for t in range(t0, rand.shape[0]):
+        u = rand[t]
+        if u[0] < p_swap:
+            i = int(u[1] * npart)
+            j = int(u[2] * npart)
+            counters[2] += 1
+            ai = dia[i]
+            aj = dia[j]
+            if i == j or ai == aj:
+                counters[3] += 1
+                continue
+            eold = (_particle_energy(pos[i], ai, i, j, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code)
+                    + _particle_energy(pos[j], aj, j, i, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code))
+            enew = (_particle_energy(pos[i], aj, i, j, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code)
+                    + _particle_energy(pos[j], ai, j, i, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code))
+            de = enew - eold
+            if de <= 0.0 or u[3] < math.exp(-beta * de):
+                dia[i] = aj
+                dia[j] = ai
+                e += de
+                counters[3] += 1
+        else:
+            i = int(u[1] * npart)
+            if cube:
+                for a in range(d):
+                    disp[a] = step * (2.0 * u[4 + a] - 1.0)
+            else:
+                norm2 = 0.0
+                for p in range((d + 1) // 2):
+                    rad = math.sqrt(-2.0 * math.log(1.0 - u[4 + 2 * p]))
+                    ang = 2.0 * math.pi * u[5 + 2 * p]
+                    disp[2 * p] = rad * math.cos(ang)
+                    norm2 += disp[2 * p] ** 2
+                    if 2 * p + 1 < d:
+                        disp[2 * p + 1] = rad * math.sin(ang)
+                        norm2 += disp[2 * p + 1] ** 2
+                f = step / math.sqrt(norm2)
+                for a in range(d):
+                    disp[a] *= f
+            snew = 0.0
+            if verlet:
+                s2 = 0.0
+                for a in range(d):
+                    dx = upos[i, a] + disp[a] - uref[i, a]
+                    s2 += dx * dx
+                snew = math.sqrt(s2)
+                # |x'_i - x_k| >= (r_c + skin) - |x'_i - ref_i| - max_k |x_k - ref_k| for unlisted k
+                if snew + dmax > skin:
+                    en[0] = e
+                    en[1] = emax
+                    en[2] = dmax
+                    return t, _REBUILD
+            counters[0] += 1
+            for a in range(d):
+                xa = pos[i, a] + disp[a]
+                xa -= box * math.floor(xa / box)
+                if xa >= box:
+                    xa = 0.0
+                x[a] = xa
+            ai = dia[i]
+            eold = _particle_energy(pos[i], ai, i, -1, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code)
+            enew = _particle_energy(x, ai, i, -1, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code)
+            de = enew - eold
+            if de <= 0.0 or u[3] < math.exp(-beta * de):
+                for a in range(d):
+                    pos[i, a] = x[a]
+                    upos[i, a] += disp[a]
+                e += de
+                counters[1] += 1
+                if snew > dmax:
+                    dmax = snew
+        ae = abs(e)
+        if ae > emax:
+            emax = ae
+    en[0] = e
+    en[1] = emax
+    en[2] = dmax
+    return rand.shape[0], 0
+
+
+@numba.njit(cache=True)
+def _csr_from_pairs(ii, jj, npart):
+    """Per-particle neighbour lists (CSR: start (N+1,), idx) from half pairs i < j."""
+    start = np.zeros(npart + 1, np.int64)
+    for p in range(ii.shape[0]):
+        start[ii[p] + 1] += 1
+        start[jj[p] + 1] += 1
+    for k in range(npart):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    idx = np.empty(start[npart], np.int64)
+    for p in range(ii.shape[0]):
+        i = ii[p]
+        j = jj[p]
+        idx[fill[i]] = j
+        fill[i] += 1
+        idx[fill[j]] = i
+        fill[j] += 1
+    return start, idx
+
+
+def _all_pairs_csr(npart: int):
+    start = np.arange(npart + 1, dtype=np.int64) * (npart - 1)
+    idx = np.array([k for i in range(npart) for k in range(npart) if k != i], dtype=np.int64)
+    return start, idx
+
+
+# --------------------------------------------------------------------------------------------------
+# state and result
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class SwapMCState:
+    """Everything that determines the continuation of a run (picklable; see module docstring).
+
+    Arrays: positions (N, d) wrapped, unwrapped (N, d), diameters (N,), list reference ``uref`` (N, d)
+    and the CSR neighbour list (``nbr_start``, ``nbr_idx``). Scalars: energy (incremental total),
+    counters, sweeps done, ``rng_state`` (numpy ``bit_generator.state``). Traces: ``energies`` and
+    ``record_sweeps`` (one entry per record), ``q_initial``/``msd_initial`` (overlap with the initial
+    configuration) and the :class:`OverlapAccumulator`.
+    """
+
+    positions: np.ndarray
+    unwrapped: np.ndarray
+    diameters: np.ndarray
+    box: float
+    temperature: float
+    p_swap: float
+    step: float
+    cube: bool
+    skin: float
+    verlet: bool
+    record_every: int
+    pot_params: tuple
+    seed: object
+    rng_state: dict
+    uref: np.ndarray
+    nbr_start: np.ndarray
+    nbr_idx: np.ndarray
+    initial_unwrapped: np.ndarray
+    energy_buf: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    counters: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
+    sweeps_done: int = 0
+    n_rebuilds: int = 0
+    n_resyncs: int = 0
+    energies: list = field(default_factory=list)
+    record_sweeps: list = field(default_factory=list)
+    q_initial: list = field(default_factory=list)
+    msd_initial: list = field(default_factory=list)
+    overlap: OverlapAccumulator | None = None
+
+    def copy(self) -> "SwapMCState":
+        """Deep copy (so a saved state is independent of the running sampler)."""
+        return copy.deepcopy(self)
+
+
+@dataclass
+class SwapMCResult:
+    """Outcome of :func:`swap_monte_carlo` (scipy-style result object).
+
+    Attributes:
+        configuration: final configuration (positions wrapped, diameters permuted by the swaps).
+        acceptance_move, acceptance_swap: accepted / attempted for each kind (nan if none attempted).
+        energies: total energy after each recorded sweep (last entry = final energy).
+        record_sweeps: sweep index of each entry of ``energies``.
+        n_trials, n_move, n_swap: trial counts. sweeps: sweeps done in total.
+        q_initial, msd_initial: self-overlap / MSD with the initial configuration per record.
+        lag_sweeps, overlap, msd: origin-averaged Q(t) and MSD(t) (t in sweeps).
+        tau_sweeps: decorrelation time (Q = 1/e), nan if not resolved.
+        n_rebuilds: Verlet list rebuilds. state: :class:`SwapMCState` to resume from.
+        success, message: always True / "ok" unless the kernel reported a problem.
+    """
+
+    configuration: Configuration
+    acceptance_move: float
+    acceptance_swap: float
+    energies: np.ndarray
+    record_sweeps: np.ndarray
+    n_trials: int
+    n_move: int
+    n_swap: int
+    sweeps: int
+    q_initial: np.ndarray
+    msd_initial: np.ndarray
+    lag_sweeps: np.ndarray
+    overlap: np.ndarray
+    msd: np.ndarray
+    tau_sweeps: float
+    n_rebuilds: int
+    state: SwapMCState
+    success: bool = True
+    message: str = "ok"
+
+
+# --------------------------------------------------------------------------------------------------
+# sampler
+# --------------------------------------------------------------------------------------------------
+
+def _check_args(conf, pot, temperature, p_swap, step, skin, record_every):
+    if not isinstance(conf, Configuration):
+        raise ValueError(f"conf must be a glassvib.Configuration, got {type(conf).__name__}")
+    if not isinstance(pot, TaperedIPL):
+        raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
+    if not (isinstance(temperature, (int, float, np.floating, np.integer)) and 0 < temperature < math.inf):
+        raise ValueError(f"temperature = {temperature!r}, expected a finite number > 0 "
+                         "(T_p = inf means no Monte Carlo: see glassvib.parent_liquid)")
+    if not 0.0 <= p_swap <= 1.0:
+        raise ValueError(f"p_swap = {p_swap!r}, expected a probability in [0, 1]")
+    if not (0 < step < math.inf):
+        raise ValueError(f"step = {step!r}, expected a finite number > 0")
+    if not (0 < skin < math.inf):
+        raise ValueError(f"skin = {skin!r}, expected a finite number > 0")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise ValueError(f"record_every = {record_every!r}, expected an integer >= 1")
+    check_box(conf.box, pot.r_cut)
+
+
+class SwapMonteCarlo:
+    """Stateful swap MC sampler; :meth:`run` advances it, :attr:`state` is the resumable state.
+
+    Args:
+        conf: initial configuration.
+        pot: the pair potential.
+        temperature: T_p > 0, finite.
+        seed: seed of the random stream (anything ``numpy.random.SeedSequence`` accepts).
+        p_swap: probability of a swap trial.
+        step: displacement length (``cube=False``: random direction, fixed length, as in the
+            paper) or half-side of the uniform cube (``cube=True``).
+        skin: Verlet skin; must exceed the largest displacement (step, or step sqrt(d) for cube). The list is rebuilt before a trial whose
+            proposal is farther than skin - (largest accepted displacement since the rebuild) from
+            its reference, which guarantees that every pair closer than r_c is listed.
+            Boxes smaller than 2 (r_c + skin) and N <= ``all_pairs_below`` use a list of all other
+            particles, which never needs rebuilding (any step is then allowed).
+        record_every: sweeps between records (energy trace and decorrelation).
+        overlap_cutoff: self-overlap cutoff b; default 0.3 times the mean diameter.
+        state: resume from this :class:`SwapMCState` instead (other arguments except ``pot`` ignored).
+    """
+
+    def __init__(self, conf=None, pot=None, temperature=None, seed=None, p_swap=0.2, step=0.2, *, cube=False,
+                 skin=0.45, record_every=1, overlap_cutoff=None, all_pairs_below=32, state=None):
+        if not isinstance(pot, TaperedIPL):
+            raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
+        self.pot = pot
+        if state is not None:
+            if tuple(state.pot_params) != tuple(pot.params):
+                raise ValueError(f"state was made with potential parameters {state.pot_params}, got {pot.params}")
+            self.state = state.copy()
+            self.rng = np.random.Generator(np.random.PCG64())
+            self.rng.bit_generator.state = self.state.rng_state
+            return
+        _check_args(conf, pot, temperature, p_swap, step, skin, record_every)
+        npart, d = conf.N, conf.d
+        box = conf.box
+        verlet = npart > all_pairs_below and box >= 2.0 * (pot.r_cut + skin)
+        max_disp = step * (math.sqrt(d) if cube else 1.0)
+        if verlet and not max_disp < skin:
+            raise ValueError(f"step = {step!r} with skin = {skin!r}: the Verlet list needs skin > step "
+                             f"(> step sqrt(d) for cube moves)")
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.rng = np.random.Generator(np.random.PCG64(ss))
+        pos = np.array(conf.positions, dtype=np.float64)
+        cutoff = 0.3 * float(np.mean(conf.diameters)) if overlap_cutoff is None else float(overlap_cutoff)
+        if verlet:
+            start, idx = _csr_from_pairs(*neighbour_pairs(pos, box, pot.r_cut + skin)[:2], npart)
+        else:
+            start, idx = _all_pairs_csr(npart)
+        e0 = float(energy_forces_arrays(pos, conf.diameters, box, pot)[0])
+        self.state = SwapMCState(
+            positions=pos, unwrapped=pos.copy(), diameters=np.array(conf.diameters, dtype=np.float64), box=box,
+            temperature=float(temperature), p_swap=float(p_swap), step=float(step), cube=bool(cube),
+            skin=float(skin), verlet=bool(verlet), record_every=int(record_every), pot_params=tuple(pot.params),
+            seed=ss.entropy if not isinstance(seed, np.random.SeedSequence) else (ss.entropy, ss.spawn_key),
+            rng_state=self.rng.bit_generator.state, uref=pos.copy(), nbr_start=start, nbr_idx=idx,
+            initial_unwrapped=pos.copy(), energy_buf=np.array([e0, abs(e0), 0.0]),
+            overlap=OverlapAccumulator(cutoff))
+        self._record()
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _rebuild(self):
+        s = self.state
+        ii, jj, _ = neighbour_pairs(s.positions, s.box, self.pot.r_cut + s.skin)
+        s.nbr_start, s.nbr_idx = _csr_from_pairs(ii, jj, s.positions.shape[0])
+        s.uref = s.unwrapped.copy()
+        s.energy_buf[2] = 0.0
+        s.n_rebuilds += 1
+
+    def full_energy(self) -> float:
+        """Total energy recomputed from scratch (independent route to the incremental value)."""
+        s = self.state
+        return float(energy_forces_arrays(s.positions, s.diameters, s.box, self.pot)[0])
+
+    def _record(self):
+        s = self.state
+        # Resynchronise when huge transient energies (overlaps of a random start) could have eaten
+        # the precision of the incremental sum; deterministic, so resumes stay bit-identical.
+        if s.energy_buf[1] > 1e6 * max(abs(s.energy_buf[0]), 1.0):
+            e = self.full_energy()
+            s.energy_buf[0] = e
+            s.energy_buf[1] = abs(e)
+            s.n_resyncs += 1
+        s.energies.append(float(s.energy_buf[0]))
+        s.record_sweeps.append(int(s.sweeps_done))
+        s.overlap.update(s.unwrapped)
+        q0, m0 = self_overlap(s.initial_unwrapped, s.unwrapped, s.overlap.cutoff)
+        s.q_initial.append(q0)
+        s.msd_initial.append(m0)
+
+    @property
+    def energy(self) -> float:
+        """Current total energy (incremental bookkeeping)."""
+        return float(self.state.energy_buf[0])
+
+    @property
+    def configuration(self) -> Configuration:
+        """Current configuration."""
+        s = self.state
+        return Configuration(s.positions, s.diameters, s.box)
+
+    # -- the work ------------------------------------------------------------------------------
+    def run(self, sweeps: int, callback=None, max_chunk_trials: int = 1 << 19) -> "SwapMonteCarlo":
+        """Advance by ``sweeps`` sweeps (N trials each). ``callback(sampler)`` is called after each record."""
+        if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 0:
+            raise ValueError(f"sweeps = {sweeps!r}, expected an integer >= 0")
+        s = self.state
+        npart, d = s.positions.shape
+        k = trials_per_row(d)
+        n, rc, m_code = self.pot.params
+        half_n = int(n) // 2 if (float(n).is_integer() and int(n) % 2 == 0) else 0
+        beta = 1.0 / s.temperature
+        max_chunk_sweeps = max(1, max_chunk_trials // npart)
+        done = 0
+        while done < sweeps:
+            to_record = s.record_every - (s.sweeps_done % s.record_every)
+            nb = min(to_record, sweeps - done, max_chunk_sweeps)
+            rand = self.rng.random((nb * npart, k))
+            t = 0
+            while True:
+                t, status = _mc_kernel(s.positions, s.unwrapped, s.diameters, s.box, s.nbr_start, s.nbr_idx,
+                                       s.uref, s.verlet, s.skin, rand, t, beta, s.p_swap, s.step,
+                                       s.cube, n, half_n, rc, m_code, s.counters, s.energy_buf)
+                if status == 0:
+                    break
+                self._rebuild()
+            s.sweeps_done += nb
+            done += nb
+            s.rng_state = self.rng.bit_generator.state
+            if s.sweeps_done % s.record_every == 0:
+                self._record()
+                if callback is not None:
+                    callback(self)
+        s.rng_state = self.rng.bit_generator.state
+        return self
+
+    def result(self) -> SwapMCResult:
+        """A :class:`SwapMCResult` snapshot of the run so far."""
+        s = self.state
+        c = s.counters
+        lag, q, msd = s.overlap.curves()
+        lag_sweeps = lag * s.record_every
+        energies, rec = list(s.energies), list(s.record_sweeps)
+        if rec[-1] != s.sweeps_done:  # the last entry is always the final energy
+            energies.append(float(s.energy_buf[0]))
+            rec.append(int(s.sweeps_done))
+        return SwapMCResult(
+            configuration=self.configuration,
+            acceptance_move=float(c[1] / c[0]) if c[0] else float("nan"),
+            acceptance_swap=float(c[3] / c[2]) if c[2] else float("nan"),
+            energies=np.array(energies), record_sweeps=np.array(rec, dtype=np.int64),
+            n_trials=int(c[0] + c[2]), n_move=int(c[0]), n_swap=int(c[2]), sweeps=int(s.sweeps_done),
+            q_initial=np.array(s.q_initial), msd_initial=np.array(s.msd_initial),
+            lag_sweeps=lag_sweeps, overlap=q, msd=msd, tau_sweeps=estimate_tau(lag_sweeps, q),
+            n_rebuilds=int(s.n_rebuilds), state=s.copy())
+
+
+def swap_monte_carlo(conf: Configuration, pot: TaperedIPL, temperature: float, sweeps: int, seed,
+                     p_swap: float = 0.2, step: float = 0.2, *, cube: bool = False, skin: float = 0.45,
+                     record_every: int = 1, overlap_cutoff=None, state: SwapMCState | None = None,
+                     callback=None) -> SwapMCResult:
+    """Swap Monte Carlo at temperature T for ``sweeps`` sweeps (SPEC §3 step 2, §6).
+
+    Args:
+        conf: initial configuration (ignored when ``state`` is given).
+        pot: pair potential.
+        temperature: parent temperature T_p (finite, > 0).
+        sweeps: number of sweeps (N trials each) to run (in addition to those in ``state``).
+        seed: seed of the PCG64 stream (ignored when ``state`` is given).
+        p_swap: probability of a diameter-swap trial (paper: 0.2).
+        step: displacement length (paper: 0.2, random direction).
+        cube: displace uniformly in [-step, step]^d instead.
+        skin: Verlet-list skin (> step).
+        record_every: sweeps between records of the energy / overlap traces.
+        overlap_cutoff: self-overlap cutoff (default 0.3 x mean diameter).
+        state: resume from a :class:`SwapMCState` (e.g. ``previous_result.state``).
+        callback: called with the sampler after every record (progress bars, checkpoints).
+
+    Returns:
+        :class:`SwapMCResult` with .configuration, .acceptance_move, .acceptance_swap, .energies, ...
+    """
+    if state is not None:
+        sampler = SwapMonteCarlo(pot=pot, state=state)
+    else:
+        sampler = SwapMonteCarlo(conf, pot, temperature, seed, p_swap, step, cube=cube, skin=skin,
+                                 record_every=record_every, overlap_cutoff=overlap_cutoff)
+    sampler.run(sweeps, callback=callback)
+    return sampler.result()

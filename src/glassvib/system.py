@@ -1,0 +1,251 @@
+"""Energy, forces, virial pressure, pair stresses and the sparse Hessian of a configuration (SPEC §2-§4).
+
+Everything is a pure function of (configuration, potential): the neighbour pairs are found, the
+pair kernels of :mod:`glassvib.potential` are evaluated, and the results are summed in numba loops.
+The Hessian is assembled directly in CSR form with row (and column) index i*d + alpha.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from .configuration import Configuration
+from .neighbours import neighbour_pairs
+from .potential import TaperedIPL, pair_derivs
+
+__all__ = ["energy", "forces", "energy_and_forces", "energy_forces_arrays", "pressure", "hessian",
+           "hessian_arrays", "pair_stresses", "pair_terms", "PairTerms"]
+
+
+def _check(conf, pot):
+    if not isinstance(conf, Configuration):
+        raise ValueError(f"conf must be a glassvib.Configuration, got {type(conf).__name__}")
+    if not isinstance(pot, TaperedIPL):
+        raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
+
+
+@numba.njit(cache=True)
+def _energy_forces_kernel(ii, jj, dr, dia, n, rc, m_code, npart):
+    d = dr.shape[1]
+    f = np.zeros((npart, d))
+    e = 0.0
+    for p in range(ii.shape[0]):
+        i = ii[p]
+        j = jj[p]
+        r2 = 0.0
+        for a in range(d):
+            r2 += dr[p, a] * dr[p, a]
+        r = np.sqrt(r2)
+        phi, dphi, _ = pair_derivs(r, 0.5 * (dia[i] + dia[j]), n, rc, m_code)
+        e += phi
+        c = dphi / r
+        for a in range(d):
+            fa = c * dr[p, a]
+            f[i, a] += fa
+            f[j, a] -= fa
+    return e, f
+
+
+@numba.njit(cache=True)
+def _pair_kernel(ii, jj, dr, dia, n, rc, m_code):
+    npair, d = dr.shape
+    r = np.empty(npair)
+    phi = np.empty(npair)
+    dphi = np.empty(npair)
+    d2phi = np.empty(npair)
+    for p in range(npair):
+        r2 = 0.0
+        for a in range(d):
+            r2 += dr[p, a] * dr[p, a]
+        r[p] = np.sqrt(r2)
+        phi[p], dphi[p], d2phi[p] = pair_derivs(r[p], 0.5 * (dia[ii[p]] + dia[jj[p]]), n, rc, m_code)
+    return r, phi, dphi, d2phi
+
+
+def energy_forces_arrays(positions, diameters, box, pot: TaperedIPL):
+    """Total energy and forces (N, d) from raw arrays (positions wrapped into [0, box))."""
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    diameters = np.ascontiguousarray(diameters, dtype=np.float64)
+    ii, jj, dr = neighbour_pairs(positions, box, pot.r_cut)
+    n, rc, m = pot.params
+    return _energy_forces_kernel(ii, jj, dr, diameters, n, rc, m, positions.shape[0])
+
+
+def energy_and_forces(conf: Configuration, pot: TaperedIPL):
+    """Total potential energy (SPEC §2, paper Eq. 13) and forces F = -dE/dx, shape (N, d)."""
+    _check(conf, pot)
+    return energy_forces_arrays(conf.positions, conf.diameters, conf.box, pot)
+
+
+def energy(conf: Configuration, pot: TaperedIPL) -> float:
+    """Total potential energy V = sum over pairs of phi(r_ij)."""
+    return float(energy_and_forces(conf, pot)[0])
+
+
+def forces(conf: Configuration, pot: TaperedIPL) -> np.ndarray:
+    """Forces F = -dV/dx, shape (N, d)."""
+    return energy_and_forces(conf, pot)[1]
+
+
+@dataclass(frozen=True)
+class PairTerms:
+    """Per-pair quantities for every pair with r < r_cut (P pairs).
+
+    Attributes:
+        i, j: (P,) int64 particle indices, i < j.
+        r: (P,) distances. unit: (P, d) unit vectors e = (x_j - x_i) / r (minimum image).
+        phi, dphi, d2phi: (P,) pair energy and its first two radial derivatives.
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    r: np.ndarray
+    unit: np.ndarray
+    phi: np.ndarray
+    dphi: np.ndarray
+    d2phi: np.ndarray
+
+    @property
+    def psi(self) -> np.ndarray:
+        """Pair stress psi = r phi'(r) (paper Eq. 6)."""
+        return self.r * self.dphi
+
+
+def pair_terms(conf: Configuration, pot: TaperedIPL) -> PairTerms:
+    """Distances, unit vectors and phi, phi', phi'' of every interacting pair."""
+    _check(conf, pot)
+    ii, jj, dr = neighbour_pairs(conf.positions, conf.box, pot.r_cut)
+    n, rc, m = pot.params
+    r, phi, dphi, d2phi = _pair_kernel(ii, jj, dr, conf.diameters, n, rc, m)
+    return PairTerms(ii, jj, r, dr / r[:, None], phi, dphi, d2phi)
+
+
+def pair_stresses(conf: Configuration, pot: TaperedIPL) -> np.ndarray:
+    """psi = r phi'(r) for every pair with r < r_cut (SPEC §4; sigma = |psi|). Shape (P,)."""
+    return pair_terms(conf, pot).psi
+
+
+def pressure(conf: Configuration, pot: TaperedIPL) -> float:
+    """Athermal virial pressure P = -(1 / (d V)) sum over pairs of r phi'(r) (= -dE/dV under affine dilation)."""
+    t = pair_terms(conf, pot)
+    return float(-np.sum(t.psi) / (conf.d * conf.volume))
+
+
+@numba.njit(cache=True)
+def _hessian_csr(ii, jj, unit, c1, c2, npart):
+    """CSR of H with blocks K_p = c1 e e^T + c2 I per pair; H_ij = -K, H_ii = sum K."""
+    npair, d = unit.shape
+    deg = np.zeros(npart, np.int64)
+    for p in range(npair):
+        deg[ii[p]] += 1
+        deg[jj[p]] += 1
+    # per-particle sorted list of (column particle, pair id or -1 for self)
+    lstart = np.zeros(npart + 1, np.int64)
+    for i in range(npart):
+        lstart[i + 1] = lstart[i] + deg[i] + 1
+    lcol = np.empty(lstart[npart], np.int64)
+    lpair = np.empty(lstart[npart], np.int64)
+    fill = lstart[:-1].copy()
+    for i in range(npart):
+        lcol[fill[i]] = i
+        lpair[fill[i]] = -1
+        fill[i] += 1
+    for p in range(npair):
+        i = ii[p]
+        j = jj[p]
+        lcol[fill[i]] = j
+        lpair[fill[i]] = p
+        fill[i] += 1
+        lcol[fill[j]] = i
+        lpair[fill[j]] = p
+        fill[j] += 1
+    for i in range(npart):  # insertion sort of each short list by column
+        for k in range(lstart[i] + 1, lstart[i + 1]):
+            c = lcol[k]
+            pp = lpair[k]
+            q = k - 1
+            while q >= lstart[i] and lcol[q] > c:
+                lcol[q + 1] = lcol[q]
+                lpair[q + 1] = lpair[q]
+                q -= 1
+            lcol[q + 1] = c
+            lpair[q + 1] = pp
+    # diagonal blocks
+    diag = np.zeros((npart, d, d))
+    for p in range(npair):
+        for a in range(d):
+            for b in range(d):
+                v = c1[p] * (unit[p, a] * unit[p, b])
+                if a == b:
+                    v += c2[p]
+                diag[ii[p], a, b] += v
+                diag[jj[p], a, b] += v
+    nrow = npart * d
+    indptr = np.zeros(nrow + 1, np.int64)
+    for i in range(npart):
+        w = d * (deg[i] + 1)
+        for a in range(d):
+            indptr[i * d + a + 1] = indptr[i * d + a] + w
+    nnz = indptr[nrow]
+    indices = np.empty(nnz, np.int32)
+    data = np.empty(nnz)
+    for i in range(npart):
+        nk = deg[i] + 1
+        for a in range(d):
+            base = indptr[i * d + a]
+            for k in range(nk):
+                col = lcol[lstart[i] + k]
+                p = lpair[lstart[i] + k]
+                for b in range(d):
+                    pos = base + k * d + b
+                    indices[pos] = col * d + b
+                    if p < 0:
+                        data[pos] = diag[i, a, b]
+                    else:
+                        v = c1[p] * (unit[p, a] * unit[p, b])
+                        if a == b:
+                            v += c2[p]
+                        data[pos] = -v
+    return indptr, indices, data
+
+
+def hessian_arrays(positions, diameters, box, pot: TaperedIPL, delta: float = 0.0) -> sp.csr_matrix:
+    """Sparse Hessian from raw arrays; see :func:`hessian`."""
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    diameters = np.ascontiguousarray(diameters, dtype=np.float64)
+    if not (0.0 <= delta <= 1.0):
+        raise ValueError(f"delta = {delta!r}, expected a number in [0, 1]")
+    npart, d = positions.shape
+    ii, jj, dr = neighbour_pairs(positions, box, pot.r_cut)
+    n, rc, m = pot.params
+    r, _, dphi, d2phi = _pair_kernel(ii, jj, dr, diameters, n, rc, m)
+    unit = dr / r[:, None]
+    c2 = (1.0 - delta) * dphi / r
+    c1 = d2phi - c2
+    indptr, indices, data = _hessian_csr(ii, jj, unit, c1, c2, npart)
+    if indptr[-1] < np.iinfo(np.int32).max:
+        indptr = indptr.astype(np.int32)
+    else:  # pragma: no cover - beyond 2^31 stored entries
+        indices = indices.astype(np.int64)
+    h = sp.csr_matrix((data, indices, indptr), shape=(npart * d, npart * d))
+    h.has_sorted_indices = True
+    return h
+
+
+def hessian(conf: Configuration, pot: TaperedIPL, delta: float = 0.0) -> sp.csr_matrix:
+    """Sparse Hessian (unit masses) as CSR, shape (dN, dN), row index i*d + alpha (SPEC §3.4).
+
+    Pair block K^ab = phi'' e^a e^b + (1 - delta) (phi'/r) (delta_ab - e^a e^b); H_ij = -K_ij for
+    i != j and H_ii = sum_l K_il. delta = 0 is the true Hessian; delta = 1 removes the internal-stress
+    term M' (paper 002 Ch. 5: H(delta) = M'' + (1 - delta) M').
+
+    Args:
+        conf: the configuration.
+        pot: the pair potential.
+        delta: in [0, 1].
+    """
+    _check(conf, pot)
+    return hessian_arrays(conf.positions, conf.diameters, conf.box, pot, delta)

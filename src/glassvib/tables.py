@@ -1,0 +1,267 @@
+"""Result tables of SPEC §7: column contracts, per-batch Parquet with provenance, aggregation.
+
+Contract: every table has exactly the columns and dtypes of :data:`COLUMNS` (``taper`` and ``T_p``
+float64 with +inf for infinity). Per-batch files (``<point>/batchNNN/{samples,modes,stress_hist}
+.parquet``) have the same columns as the aggregated tables, except that the per-batch stress
+histogram also carries ``sample`` (so the alpha estimator can bootstrap over samples).
+:func:`aggregate` concatenates/sums the batches and computes the ensemble tables (exponents,
+level_ratios) plus two extra tables for the figures (exponent_scan, level_ratio_hist).
+Every file is written atomically with provenance key-value metadata (:mod:`glassvib.provenance`).
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .exponents import alpha_ghet, s_ghet
+from .provenance import atomic_path, provenance
+
+__all__ = ["COLUMNS", "EXTRA_COLUMNS", "POINT_COLUMNS", "write_table", "read_table", "read_provenance",
+           "conform", "aggregate", "write_tables"]
+
+POINT_COLUMNS = {"d": "int64", "N": "int64", "T_p": "float64", "taper": "float64", "potential": "string"}
+
+#: SPEC §7 tables: column -> pyarrow type name, in order.
+COLUMNS = {
+    "samples": {**POINT_COLUMNS, "sample": "int64", "seed": "int64", "e_is": "float64",
+                "pressure": "float64", "shear_modulus": "float64", "omega0": "float64",
+                "max_force": "float64", "converged": "bool", "n_zero_modes": "int64",
+                "n_negative": "int64", "equilibrated": "bool", "acc_move": "float64",
+                "acc_swap": "float64"},
+    "modes": {**POINT_COLUMNS, "sample": "int64", "rank": "int64", "omega2": "float64",
+              "omega": "float64", "participation": "float64"},
+    "stress_hist": {**POINT_COLUMNS, "component": "string", "bin_lo": "float64", "bin_hi": "float64",
+                    "count": "int64"},
+    "exponents": {**POINT_COLUMNS, "n_samples": "int64", "n_modes_fit": "int64", "omega_c": "float64",
+                  "s_hat": "float64", "s_lo": "float64", "s_hi": "float64", "s_ghet": "float64",
+                  "alpha_hat": "float64", "alpha_lo": "float64", "alpha_hi": "float64",
+                  "alpha_ghet": "float64"},
+    "level_ratios": {**POINT_COLUMNS, "window": "string", "n": "int64", "r_mean": "float64",
+                     "ks_goe": "float64", "ks_poisson": "float64"},
+}
+
+#: Extra tables (not in SPEC §7) used by the figures, and the per-batch stress histogram.
+EXTRA_COLUMNS = {
+    "exponent_scan": {**POINT_COLUMNS, "quantity": "string", "fraction": "float64", "edge": "float64",
+                      "n_fit": "int64", "hat": "float64", "lo": "float64", "hi": "float64"},
+    "level_ratio_hist": {**POINT_COLUMNS, "window": "string", "bin_lo": "float64", "bin_hi": "float64",
+                         "density": "float64"},
+    "batch_stress_hist": {**POINT_COLUMNS, "sample": "int64", "component": "string", "bin_lo": "float64",
+                          "bin_hi": "float64", "count": "int64"},
+}
+
+_PA = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
+_PD = {"int64": "int64", "float64": "float64", "bool": "bool", "string": "object"}
+_KEY = list(POINT_COLUMNS)
+
+
+def _schema(kind: str) -> pa.Schema:
+    cols = COLUMNS.get(kind) or EXTRA_COLUMNS[kind]
+    return pa.schema([(c, _PA[t]) for c, t in cols.items()])
+
+
+def conform(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Select and cast the columns of table ``kind`` (ValueError naming missing columns)."""
+    cols = COLUMNS.get(kind) or EXTRA_COLUMNS.get(kind)
+    if cols is None:
+        raise ValueError(f"unknown table kind {kind!r}; expected one of {sorted(COLUMNS) + sorted(EXTRA_COLUMNS)}")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"table {kind}: missing columns {missing}; expected {list(cols)}")
+    out = df.loc[:, list(cols)].copy()
+    for c, t in cols.items():
+        out[c] = out[c].astype(_PD[t])
+    return out.reset_index(drop=True)
+
+
+def write_table(df: pd.DataFrame, path, kind: str, meta: dict | None = None) -> None:
+    """Write ``df`` as table ``kind`` to ``path`` atomically, with provenance key-value metadata."""
+    df = conform(df, kind)
+    schema = _schema(kind)
+    table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+    meta = dict(meta or provenance())
+    meta["glassvib_table"] = kind
+    merged = {**(table.schema.metadata or {}), **{k.encode(): str(v).encode() for k, v in meta.items()}}
+    table = table.replace_schema_metadata(merged)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_table(path) -> pd.DataFrame:
+    """Read one table (any kind) into pandas; strings come back as Python str objects."""
+    return pq.read_table(path).to_pandas()
+
+
+def read_provenance(path) -> dict:
+    """The provenance key-value metadata of a Parquet file (without pandas' own entry)."""
+    md = pq.read_schema(path).metadata or {}
+    return {k.decode(): v.decode() for k, v in md.items() if k != b"pandas"}
+
+
+# --------------------------------------------------------------------------------------------
+# aggregation
+
+
+def _concat(batch_dirs, name) -> pd.DataFrame:
+    frames = [read_table(Path(b) / f"{name}.parquet") for b in batch_dirs]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=list((COLUMNS.get(name) or EXTRA_COLUMNS["batch_stress_hist"])))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _point_key(row) -> tuple:
+    return tuple(row[c] for c in _KEY)
+
+
+def _stress_fit(piv, sigma_c, seed, n_boot):
+    """alpha from per-sample log-binned counts (pivot: samples x (bin_lo, bin_hi)), via helper M's
+    exact multinomial estimator; the underflow bin [0, lowest edge) is passed as ``below``."""
+    from .exponents import fit_stress_exponent_hist
+
+    lo = np.array([c[0] for c in piv.columns], dtype=float)
+    hi = np.array([c[1] for c in piv.columns], dtype=float)
+    counts = piv.to_numpy(dtype=float)
+    under = lo <= 0
+    keep = (lo > 0) & np.isfinite(hi)
+    below = counts[:, under].sum(axis=1) if under.any() else None
+    lo, hi, counts = lo[keep], hi[keep], counts[:, keep]
+    if lo.size < 2 or not np.allclose(lo[1:], hi[:-1], rtol=1e-9):
+        raise ValueError("stress histogram bins are not contiguous; cannot fit alpha")
+    edges = np.log10(np.append(lo, hi[-1]))
+    return fit_stress_exponent_hist(counts, edges, sigma_c, below=below, seed=seed, n_boot=n_boot)
+
+
+def _fit_s(omegas, omega_c, seed, n_bootstrap):
+    from .exponents import fit_exponent
+
+    return fit_exponent(omegas, omega_c, seed=seed, n_boot=n_bootstrap)
+
+
+def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> dict:
+    """Combine per-batch Parquet files into the SPEC §7 tables and the two figure tables.
+
+    Args:
+        batch_dirs: folders that each hold samples.parquet, modes.parquet, stress_hist.parquet.
+        fit: ``omega_c_fraction``, ``scan_fractions``, ``sigma_c``, ``n_bootstrap`` (config ``fit``).
+        seed: base seed of the bootstrap streams (one stream per point, derived by SeedSequence).
+        level_window: levels per window for the level-spacing ratios (config ``modes.level_window``).
+
+    Returns:
+        dict table name -> DataFrame (names of :data:`COLUMNS` and :data:`EXTRA_COLUMNS`, without
+        ``batch_stress_hist``).
+
+    Raises:
+        ValueError: when a partial spectrum (``modes.k``) does not reach the fit window in some sample.
+    """
+    from .observables import level_ratio_windows, goe_tilde_cdf  # noqa: F401  (helper M)
+
+    samples = _concat(batch_dirs, "samples")
+    modes = _concat(batch_dirs, "modes")
+    bstress = _concat(batch_dirs, "stress_hist")
+    out = {"samples": samples, "modes": modes}
+    out["stress_hist"] = (bstress.groupby(_KEY + ["component", "bin_lo", "bin_hi"], sort=True,
+                                          dropna=False)["count"].sum().reset_index())
+    exps, scans, levels, lhists = [], [], [], []
+    frac = float(fit["omega_c_fraction"])
+    nboot = int(fit["n_bootstrap"])
+    for ip, (key, smp) in enumerate(samples.groupby(_KEY, sort=True, dropna=False)):
+        point = dict(zip(_KEY, key))
+        rng_seed = np.random.SeedSequence([int(seed), ip]).generate_state(1)[0]
+        conv = smp[smp["converged"].astype(bool)]
+        pmodes = modes.merge(pd.DataFrame([point]), on=_KEY)
+        pmodes = pmodes[pmodes["sample"].isin(conv["sample"])]
+        nz = dict(zip(conv["sample"], conv["n_zero_modes"]))
+        omegas, spectra, zeros, full = [], [], [], True
+        dof = int(point["d"]) * int(point["N"])
+        for s, grp in pmodes.groupby("sample", sort=True):
+            grp = grp.sort_values("rank")
+            spectra.append(grp["omega2"].to_numpy())
+            zeros.append(int(nz[s]))
+            full &= len(grp) == dof
+            w = grp["omega"].to_numpy()[int(nz[s]):]
+            omegas.append(w[w > 0])
+        omega0 = float(conv["omega0"].mean()) if len(conv) else float("nan")
+        omega_c = frac * omega0
+        if not full:
+            short = [i for i, w in enumerate(omegas) if w.size and w.max() < omega_c]
+            if short:
+                raise ValueError(
+                    f"modes.k too small for point {point}: in {len(short)} sample(s) the highest computed "
+                    f"mode lies below the fit edge omega_c = {omega_c:.4g}; increase modes.k or use 'all'")
+        m = float(point["taper"])
+        row = {**point, "n_samples": len(conv), "omega_c": omega_c, "s_ghet": s_ghet(m),
+               "alpha_ghet": alpha_ghet(m)}
+        if omegas and np.isfinite(omega_c):
+            r = _fit_s(omegas, omega_c, int(rng_seed), nboot)
+            row.update(n_modes_fit=int(r.n_modes), s_hat=r.s_hat, s_lo=r.s_lo, s_hi=r.s_hi)
+            for f in fit["scan_fractions"]:
+                rs = _fit_s(omegas, float(f) * omega0, int(rng_seed), nboot)
+                scans.append({**point, "quantity": "s", "fraction": float(f), "edge": float(f) * omega0,
+                              "n_fit": int(rs.n_modes), "hat": rs.s_hat, "lo": rs.s_lo, "hi": rs.s_hi})
+        else:
+            row.update(n_modes_fit=0, s_hat=np.nan, s_lo=np.nan, s_hi=np.nan)
+        # alpha from the per-sample histograms of sigma = |r phi'(r)|
+        st = bstress.merge(pd.DataFrame([point]), on=_KEY)
+        st = st[(st["component"] == "sigma") & st["sample"].isin(conv["sample"])]
+        if len(st):
+            piv = st.pivot_table(index="sample", columns=["bin_lo", "bin_hi"], values="count",
+                                 aggfunc="sum", fill_value=0).sort_index(axis=1)
+            sigma_c = float(fit["sigma_c"])
+            ra = _stress_fit(piv, sigma_c, int(rng_seed), nboot)
+            row.update(alpha_hat=ra.s_hat, alpha_lo=ra.s_lo, alpha_hi=ra.s_hi)
+            for f in (0.01, 0.1, 1.0, 10.0, 100.0):
+                try:
+                    r2 = _stress_fit(piv, sigma_c * f, int(rng_seed), max(nboot // 5, 10))
+                except ValueError:  # edge outside the binned range
+                    continue
+                scans.append({**point, "quantity": "alpha", "fraction": f, "edge": r2.omega_c,
+                              "n_fit": int(r2.n_modes), "hat": r2.s_hat, "lo": r2.s_lo, "hi": r2.s_hi})
+        else:
+            row.update(alpha_hat=np.nan, alpha_lo=np.nan, alpha_hi=np.nan)
+        exps.append(row)
+        # level-spacing ratios (full spectra: three windows; partial: the lowest window only)
+        if spectra:
+            wins = level_ratio_windows(spectra, width=level_window, n_zero=zeros)
+            edges = np.linspace(0.0, 1.0, 21)
+            for name, wr in wins.items():
+                if not full and name != "lowest":
+                    continue
+                levels.append({**point, "window": name, "n": wr.n, "r_mean": wr.r_mean,
+                               "ks_goe": wr.ks_goe, "ks_poisson": wr.ks_poisson})
+                if wr.n:
+                    dens, _ = np.histogram(wr.ratios, bins=edges, density=True)
+                    for j in range(len(dens)):
+                        lhists.append({**point, "window": name, "bin_lo": edges[j], "bin_hi": edges[j + 1],
+                                       "density": dens[j]})
+    out["exponents"] = pd.DataFrame(exps, columns=list(COLUMNS["exponents"]))
+    out["level_ratios"] = pd.DataFrame(levels, columns=list(COLUMNS["level_ratios"]))
+    out["exponent_scan"] = pd.DataFrame(scans, columns=list(EXTRA_COLUMNS["exponent_scan"]))
+    out["level_ratio_hist"] = pd.DataFrame(lhists, columns=list(EXTRA_COLUMNS["level_ratio_hist"]))
+    return {k: conform(v, k) for k, v in out.items()}
+
+
+def write_tables(tables: dict, outdir, meta: dict) -> list:
+    """Write each table of :func:`aggregate` to ``outdir/<name>.parquet``; returns the paths."""
+    paths = []
+    for name, df in tables.items():
+        path = Path(outdir) / f"{name}.parquet"
+        write_table(df, path, name, meta)
+        paths.append(path)
+    return paths
+
+
+def infer_json(text: str) -> dict:
+    """Parse a JSON option of the CLI (ValueError naming the text)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"expected a JSON object, got {text!r}: {err}") from None
+
+

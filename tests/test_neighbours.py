@@ -1,0 +1,57 @@
+"""Neighbour search equals brute force over all periodic images; small boxes are refused."""
+import itertools
+
+import numpy as np
+import pytest
+
+from glassvib.configuration import random_configuration
+from glassvib.neighbours import cells_per_side, neighbour_pairs
+
+RC = 1.955
+
+
+def brute_force_pairs(pos, box, rc):
+    """Every pair and every periodic image shift in {-1, 0, 1}^d.
+
+    Positions lie in [0, L), so |x_j - x_i| < L per axis and any image shifted by |k| >= 2 boxes is
+    farther than L >= 2 r_c: these shifts enumerate every image that can be within r_c.
+    """
+    n, d = pos.shape
+    found = {}
+    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=d)), dtype=float) * box
+    for i in range(n - 1):
+        v = pos[i + 1:, None, :] - pos[i] + shifts[None, :, :]   # (n-i-1, 3^d, d)
+        r = np.linalg.norm(v, axis=2)
+        for jo, s in zip(*np.nonzero(r < rc)):
+            found.setdefault((i, i + 1 + int(jo)), []).append(v[jo, s])
+    return found
+
+
+@pytest.mark.parametrize("d,N", [(2, 16), (2, 40), (2, 150), (3, 64), (3, 200), (3, 500), (4, 256), (4, 700), (4, 1400)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pairs_equal_brute_force_over_images(d, N, seed):
+    conf = random_configuration(d, N, seed)
+    ii, jj, dr = neighbour_pairs(conf.positions, conf.box, RC)
+    ref = brute_force_pairs(conf.positions, conf.box, RC)
+    assert all(len(v) == 1 for v in ref.values()), "L >= 2 r_c must give at most one image per pair"
+    got = {(int(i), int(j)): v for i, j, v in zip(ii, jj, dr)}
+    assert len(got) == len(ii), "a pair was reported twice"
+    assert set(got) == set(ref)
+    for key, v in got.items():
+        np.testing.assert_allclose(v, ref[key][0], atol=1e-12)
+    assert np.all(ii < jj)
+
+
+def test_both_code_paths_are_exercised():
+    assert cells_per_side(16 ** 0.5, RC) < 3  # brute-force path
+    assert cells_per_side(700 ** 0.25, RC) < 3
+    assert cells_per_side(500 ** (1 / 3), RC) >= 3  # cell-list path
+    assert cells_per_side(150 ** 0.5, RC) >= 3
+    assert cells_per_side(1400 ** 0.25, RC) >= 3
+
+
+@pytest.mark.parametrize("d,N", [(2, 15), (3, 50), (4, 200)])
+def test_box_too_small_is_an_error(d, N):
+    conf = random_configuration(d, N, 0)
+    with pytest.raises(ValueError, match="2 r_cut"):
+        neighbour_pairs(conf.positions, conf.box, RC)

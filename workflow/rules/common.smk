@@ -1,0 +1,58 @@
+# Shared helpers: validate the config before any job runs, expand the sweep, build paths and seeds.
+# The physics parameters (d, N, T_p, taper, potential, batch) are in the paths; run-control
+# settings stay in the config and reach the rules as params (hashed per section, so editing one
+# section or adding a sweep point never invalidates finished batches of other points).
+import json
+import os
+import sys
+
+from glassvib.study import ConfigError, Point, load_study, section_hash
+
+try:
+    STUDY = load_study(config)
+except ConfigError as _err:
+    sys.stderr.write("glassvib: invalid configuration (see workflow/schemas/config.schema.yaml)\n")
+    for _line in str(_err).splitlines():
+        sys.stderr.write(f"  {_line}\n")
+    sys.exit(1)
+
+CFG = STUDY.config
+RES = CFG["results"]
+POINT_RE = r"d[234]/N[0-9]+/Tp[^/]+/m[^/]+/[A-Za-z0-9_]+"
+
+wildcard_constraints:
+    point=POINT_RE,
+    batch=r"[0-9]{3}",
+
+
+def point_of(wildcards):
+    """The Point object of the current job."""
+    return STUDY.points[wildcards.point][0]
+
+
+def batch_size(wildcards):
+    return STUDY.batch_size(wildcards.point, int(wildcards.batch))
+
+
+def batch_seed(wildcards):
+    return STUDY.seed(wildcards.point, int(wildcards.batch))
+
+
+def blas_env(threads):
+    """Shell prefix that limits BLAS/OpenMP/numba threads to the job's `threads:`."""
+    return (f"OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
+            f"NUMBA_NUM_THREADS={threads}")
+
+
+def batch_dirs():
+    return [f"{RES}/{b}" for b in STUDY.batch_dirs()]
+
+
+TABLES = ["samples", "modes", "stress_hist", "exponents", "level_ratios"]
+EXTRA_TABLES = ["exponent_scan", "level_ratio_hist"]
+FIGURES = ["cumulative_dos_s3", "cumulative_dos_s4", "stress_distribution", "level_ratios",
+           "exponents", "participation"]
+
+# Prefix for every shell command: BLAS/OpenMP/numba threads = the job's `threads:`.
+BLAS = ("OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
+        "NUMBA_NUM_THREADS={threads} ")

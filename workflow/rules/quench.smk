@@ -1,0 +1,25 @@
+# Inherent structures: minimise every parent of a batch to max |force| < quench.tol.
+
+
+rule quench:
+    input:
+        parents=f"{RES}/{{point}}/batch{{batch}}/parents.npz",
+    output:
+        inherent=f"{RES}/{{point}}/batch{{batch}}/inherent.npz",
+    conda:
+        "../../envs/glassvib.yaml"
+    log:
+        f"{RES}/logs/quench/{{point}}/batch{{batch}}.log",
+    benchmark:
+        f"{RES}/benchmarks/quench/{{point}}/batch{{batch}}.tsv"
+    params:
+        tol=CFG["quench"]["tol"],
+        max_iter=CFG["quench"]["max_iter"],
+        config_hash=section_hash(CFG, "quench"),
+    threads: CFG["threads"]["quench"]
+    resources:
+        mem_mb=lambda wc: 1000 + point_of(wc).N // 10,
+    shell:
+        BLAS + "glassvib quench --input {input.parents} --tol {params.tol} "
+        "--max-iter {params.max_iter} --config-hash {params.config_hash} --threads {threads} "
+        "--output {output.inherent} > {log} 2>&1"

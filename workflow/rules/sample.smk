@@ -1,0 +1,28 @@
+# Parent liquids: swap Monte Carlo at T_p (checkpointed), or random positions for T_p = inf.
+# One job = one batch = one MC chain from which `samples_per_batch` spaced samples are drawn.
+
+
+rule sample:
+    output:
+        parents=f"{RES}/{{point}}/batch{{batch}}/parents.npz",
+    conda:
+        "../../envs/glassvib.yaml"
+    log:
+        f"{RES}/logs/sample/{{point}}/batch{{batch}}.log",
+    benchmark:
+        f"{RES}/benchmarks/sample/{{point}}/batch{{batch}}.tsv"
+    params:
+        n=batch_size,
+        first=lambda wc: int(wc.batch) * STUDY.points[wc.point][2],
+        seed=batch_seed,
+        mc=lambda wc: json.dumps(CFG["mc"], sort_keys=True),
+        config_hash=section_hash(CFG, "seed", "mc"),
+        checkpoint=f"{RES}/{{point}}/batch{{batch}}/mc_checkpoint.npz",
+    threads: CFG["threads"]["sample"]
+    resources:
+        mem_mb=lambda wc: 1000 + point_of(wc).N // 10,
+    shell:
+        BLAS + "glassvib sample --point {wildcards.point} "
+        "--n-samples {params.n} --first-sample {params.first} --seed {params.seed} --mc '{params.mc}' "
+        "--checkpoint {params.checkpoint} --config-hash {params.config_hash} "
+        "--threads {threads} --output {output.parents} > {log} 2>&1"
