@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from glassvib.configuration import random_configuration
-from glassvib.neighbours import cells_per_side, neighbour_pairs
+from glassvib.neighbours import cell_grid, neighbour_pairs
 
 RC = 1.955
 
@@ -43,11 +43,14 @@ def test_pairs_equal_brute_force_over_images(d, N, seed):
 
 
 def test_both_code_paths_are_exercised():
-    assert cells_per_side(16 ** 0.5, RC) < 3  # brute-force path
-    assert cells_per_side(700 ** 0.25, RC) < 3
-    assert cells_per_side(500 ** (1 / 3), RC) >= 3  # cell-list path
-    assert cells_per_side(150 ** 0.5, RC) >= 3
-    assert cells_per_side(1400 ** 0.25, RC) >= 3
+    assert cell_grid(16 ** 0.5, RC)[0] == 0  # O(N^2) path
+    assert cell_grid(64 ** (1 / 3), RC)[0] == 0
+    assert cell_grid(256 ** 0.25, RC)[0] == 0
+    assert cell_grid(200 ** (1 / 3), RC)[0] == 0
+    assert cell_grid(700 ** 0.25, RC)[0] == 0
+    assert cell_grid(40 ** 0.5, RC)[0] == 3  # cell-list paths, smallest grids
+    assert cell_grid(500 ** (1 / 3), RC)[0] == 4
+    assert cell_grid(1400 ** 0.25, RC)[0] == 3
 
 
 @pytest.mark.parametrize("d,N", [(2, 15), (3, 50), (4, 200)])

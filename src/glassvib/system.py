@@ -13,8 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .configuration import Configuration
-from .neighbours import neighbour_pairs
-from .potential import TaperedIPL, pair_derivs
+from .neighbours import (cell_coords, cell_grid, cell_list, check_box, neighbour_cell, neighbour_pairs,
+                         stencil_offsets)
+from .potential import TaperedIPL, pair_derivs, pair_phi_dphi
 
 __all__ = ["energy", "forces", "energy_and_forces", "energy_forces_arrays", "pressure", "hessian",
            "hessian_arrays", "pair_stresses", "pair_terms", "PairTerms"]
@@ -50,6 +51,61 @@ def _energy_forces_kernel(ii, jj, dr, dia, n, rc, m_code, npart):
 
 
 @numba.njit(cache=True)
+def _cell_energy_forces(pos, dia, box, nc, reach, n, rc, m_code):
+    """Energy and forces straight from a cell list (no pair arrays); see neighbours.cell_grid.
+
+    Particles are gathered in cell order first so that the inner loop reads contiguous memory.
+    """
+    npart, d = pos.shape
+    start, order = cell_list(pos, box, nc)
+    offs = stencil_offsets(reach, d)
+    wrap = np.empty(d, np.int64)
+    coord = np.empty(d, np.int64)
+    sp = np.empty((npart, d))
+    sd = np.empty(npart)
+    for k in range(npart):
+        sd[k] = dia[order[k]]
+        for a in range(d):
+            sp[k, a] = pos[order[k], a]
+    f = np.zeros((npart, d))
+    dx = np.empty(d)
+    sh = np.empty(d)
+    rc2 = rc * rc
+    e = 0.0
+    for c in range(nc ** d):
+        if start[c] == start[c + 1]:
+            continue
+        cell_coords(c, nc, coord)
+        for s in range(offs.shape[0]):
+            cn = neighbour_cell(coord, offs[s], nc, wrap)
+            if cn < c or start[cn] == start[cn + 1]:
+                continue
+            for a in range(d):
+                sh[a] = wrap[a] * box
+            for p in range(start[c], start[c + 1]):
+                q0 = p + 1 if cn == c else start[cn]
+                for q in range(q0, start[cn + 1]):
+                    r2 = 0.0
+                    for a in range(d):
+                        t = sp[q, a] + sh[a] - sp[p, a]
+                        dx[a] = t
+                        r2 += t * t
+                    if r2 < rc2:
+                        r = np.sqrt(r2)
+                        phi, dphi = pair_phi_dphi(r, 0.5 * (sd[p] + sd[q]), n, rc, m_code)
+                        e += phi
+                        cf = dphi / r
+                        for a in range(d):
+                            f[p, a] += cf * dx[a]
+                            f[q, a] -= cf * dx[a]
+    out = np.empty((npart, d))
+    for k in range(npart):
+        for a in range(d):
+            out[order[k], a] = f[k, a]
+    return e, out
+
+
+@numba.njit(cache=True)
 def _pair_kernel(ii, jj, dr, dia, n, rc, m_code):
     npair, d = dr.shape
     r = np.empty(npair)
@@ -69,8 +125,12 @@ def energy_forces_arrays(positions, diameters, box, pot: TaperedIPL):
     """Total energy and forces (N, d) from raw arrays (positions wrapped into [0, box))."""
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     diameters = np.ascontiguousarray(diameters, dtype=np.float64)
-    ii, jj, dr = neighbour_pairs(positions, box, pot.r_cut)
     n, rc, m = pot.params
+    check_box(box, rc)
+    nc, reach = cell_grid(box, rc)
+    if nc:
+        return _cell_energy_forces(positions, diameters, float(box), nc, reach, n, rc, m)
+    ii, jj, dr = neighbour_pairs(positions, box, rc)
     return _energy_forces_kernel(ii, jj, dr, diameters, n, rc, m, positions.shape[0])
 
 
