@@ -6,6 +6,12 @@ from .potential import TaperedIPL
 from .system import (energy, energy_and_forces, forces, hessian, pair_stresses, pair_terms,
                      pressure)
 from .xyz import read_configuration, write_configuration
+from .minimize import quench
+from .swap_mc import swap_monte_carlo
+from .modes import lowest_modes
+from .observables import level_ratios, participation_ratio
+from .elasticity import shear_modulus
+from .exponents import fit_exponent
 
 try:
     __version__ = _version("glassvib")
@@ -15,5 +21,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "Configuration", "random_configuration", "sample_diameters", "TaperedIPL",
     "energy", "energy_and_forces", "forces", "hessian", "pair_stresses", "pair_terms", "pressure",
-    "read_configuration", "write_configuration", "__version__",
+    "read_configuration", "write_configuration", "quench", "swap_monte_carlo", "lowest_modes",
+    "level_ratios", "participation_ratio", "shear_modulus", "fit_exponent", "__version__",
 ]

@@ -9,7 +9,7 @@ No physics lives here. Bad input exits with status 2 and a one-line message nami
     glassvib analyze   --input inherent.npz --output-dir <batch folder>
     glassvib aggregate --batch-dirs <batch folders...> --output-dir results/tables
     glassvib figures   --tables results/tables --output-dir results/figures
-    glassvib calibrate --d 3 --N 125 --temperatures 0.2 0.3 0.5 --output-dir results/calibration
+    glassvib calibrate --settings '{"d": 3, "N": 125}' --results-dir results
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .provenance import atomic_path, provenance
-from .study import DEFAULTS, Point, format_value, parse_value
+from .study import DEFAULTS, Point, parse_value
 
 __all__ = ["main", "build_parser"]
 
@@ -136,8 +136,8 @@ def cmd_sample(args) -> int:
             draw_parent_samples, conf0, pot, point.T_p, n, mc_seed,
             equilibration_sweeps=mc["equilibration_sweeps"], min_spacing_sweeps=mc["spacing_sweeps"],
             max_sweeps=mc["max_sweeps"], p_swap=mc["p_swap"], step=mc["step"],
-            record_every=mc["record_every"], checkpoint_every=mc["checkpoint_every"],
-            checkpoint=args.checkpoint)
+            record_every=mc["record_every"], checkpoint_every_s=mc["checkpoint_every_s"],
+            n_tau=mc["n_tau"], checkpoint=args.checkpoint)
         if len(draws) != n:
             raise RuntimeError(f"draw_parent_samples returned {len(draws)} samples, expected {n}")
         for conf, meta in draws:
@@ -173,10 +173,10 @@ def cmd_sample(args) -> int:
 
 
 def cmd_quench(args) -> int:
+    arrays, meta = _load_npz(args.input)
     from .configuration import Configuration
     from .minimize import quench
 
-    arrays, meta = _load_npz(args.input)
     point = Point(**meta["point"])
     pot = _potential(point)
     n = arrays["positions"].shape[0]
@@ -209,13 +209,13 @@ def cmd_quench(args) -> int:
 
 
 def cmd_analyze(args) -> int:
+    arrays, meta = _load_npz(args.input)
     import pandas as pd
 
     from .analysis import analyze_inherent_structure
     from .configuration import Configuration
     from .tables import write_table
 
-    arrays, meta = _load_npz(args.input)
     point = Point(**meta["point"])
     pot = _potential(point)
     k = args.k
@@ -236,25 +236,28 @@ def cmd_analyze(args) -> int:
             samples.append(row)
             _log(f"sample {sid}: not converged, kept out of spectra")
             continue
-        res = _call_with_supported(analyze_inherent_structure, conf, pot, k=kval, delta=args.delta,
-                                   full_spectrum=full)
+        if full:
+            # every eigenpair by dense LAPACK; level ratios are pooled later from the modes table
+            res = analyze_inherent_structure(conf, pot, k=kval, delta=args.delta, full_spectrum=False,
+                                             method="dense")
+        else:
+            # shift-invert Lanczos, k grown until every mode below complete_to * omega_0 is found
+            res = analyze_inherent_structure(conf, pot, k=kval, delta=args.delta, full_spectrum=False,
+                                             omega_c_fraction=args.complete_to, completeness_margin=1.0)
         row.update(pressure=float(res.pressure), shear_modulus=float(res.shear_modulus),
                    omega0=float(res.omega0), n_zero_modes=int(res.n_zero_modes),
-                   n_negative=int(res.n_negative))
+                   n_negative=int(res.n_negative), e_is=float(res.e_is))
         samples.append(row)
         lam = np.asarray(res.eigenvalues, dtype=np.float64)
-        omega = np.sign(lam) * np.sqrt(np.abs(lam))
         modes.append(pd.DataFrame({**{c: [v] * lam.size for c, v in key.items()}, "sample": sid,
-                                   "rank": np.arange(lam.size), "omega2": lam, "omega": omega,
+                                   "rank": np.arange(lam.size), "omega2": lam,
+                                   "omega": np.asarray(res.omegas, dtype=np.float64),
                                    "participation": np.asarray(res.participation, dtype=np.float64)}))
-        for comp, (edges, counts) in _stress_histograms(res).items():
-            stresses.append(pd.DataFrame({**{c: [v] * counts.size for c, v in key.items()}, "sample": sid,
-                                          "component": comp, "bin_lo": edges[:-1], "bin_hi": edges[1:],
-                                          "count": counts.astype(np.int64)}))
+        stresses.append(_stress_rows(res.stress, key, sid))
         _log(f"sample {sid}: G={res.shear_modulus:.4g} omega0={res.omega0:.4g} zero={res.n_zero_modes} "
              f"negative={res.n_negative}")
     prov = provenance(args.config_hash, seeds=meta.get("batch_seed"), inputs=[args.input],
-                      point=point.path, k=str(k), delta=args.delta)
+                      point=point.path, k=str(k), delta=args.delta, complete_to=args.complete_to)
     outdir = Path(args.output_dir)
     write_table(pd.DataFrame(samples), outdir / "samples.parquet", "samples", prov)
     write_table(_concat_or_empty(modes, "modes"), outdir / "modes.parquet", "modes", prov)
@@ -264,12 +267,20 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-def _stress_histograms(res) -> dict:
-    """component -> (bin edges, counts) from an analysis result (helper M's field names)."""
-    hist = getattr(res, "stress_histograms", None)
-    if hist is None:
-        raise AttributeError("analysis result has no stress_histograms")
-    return {str(c): (np.asarray(e, dtype=np.float64), np.asarray(n)) for c, (e, n) in hist.items()}
+def _stress_rows(hist, key: dict, sample: int):
+    """Per-sample rows of a :class:`glassvib.stresses.StressHistogram`, with the underflow bin
+    [0, lowest edge) and the overflow bin [highest edge, inf) so that counts cover every pair."""
+    import pandas as pd
+
+    edges = 10.0 ** np.asarray(hist.log10_edges, dtype=np.float64)
+    frames = []
+    for comp, counts in hist.counts.items():
+        lo = np.concatenate([[0.0], edges[:-1], [edges[-1]]])
+        hi = np.concatenate([[edges[0]], edges[1:], [np.inf]])
+        cnt = np.concatenate([[hist.below[comp]], np.asarray(counts), [hist.above[comp]]]).astype(np.int64)
+        frames.append(pd.DataFrame({**{c: [v] * lo.size for c, v in key.items()}, "sample": sample,
+                                    "component": comp, "bin_lo": lo, "bin_hi": hi, "count": cnt}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _concat_or_empty(frames, kind):
@@ -299,15 +310,15 @@ def cmd_aggregate(args) -> int:
     for path in write_tables(tables, args.output_dir, prov):
         _log(f"wrote {path}")
     ex = tables["exponents"]
-    with_pd_options(lambda: print(ex.to_string(index=False)))
+    _print_table(ex)
     return 0
 
 
-def with_pd_options(fn):
+def _print_table(df) -> None:
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 3):
-        fn()
+        print(df.to_string(index=False), flush=True)
 
 
 def cmd_figures(args) -> int:
@@ -320,15 +331,17 @@ def cmd_figures(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from . import calibration
+    from .calibration import run_calibration
 
-    point = _point_from_args(args)
-    pot = _potential(point)
-    func = getattr(calibration, "run_calibration", None) or getattr(calibration, "calibrate")
-    res = _call_with_supported(func, d=point.d, N=point.N, pot=pot, potential=pot,
-                               temperatures=[float(t) for t in args.temperatures], seed=args.seed,
-                               sweeps=args.sweeps, output_dir=args.output_dir, outdir=args.output_dir)
-    _log(f"calibration done: {res!r}"[:500])
+    cal = {**DEFAULTS["calibration"], **(json.loads(args.settings) if args.settings else {})}
+    tapers = [parse_value(m) for m in cal["tapers"]]
+    Point(int(cal["d"]), int(cal["N"]), float("inf"), tapers[0], "tipl")  # validates d, N, taper
+    df, summary = run_calibration(
+        results=args.results_dir, d=int(cal["d"]), N=int(cal["N"]), tapers=tapers,
+        temperatures=[float(t) for t in cal["temperatures"]], seed=int(args.seed),
+        equilibration_sweeps=int(cal["equilibration_sweeps"]), production_sweeps=int(cal["production_sweeps"]),
+        n_samples=int(cal["n_samples"]), noswap_sweeps=int(cal["noswap_sweeps"]), progress=True)
+    _log(f"calibration summary: {json.dumps(summary, default=str)}")
     return 0
 
 
@@ -378,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="inherent structures .npz from `glassvib quench`")
     p.add_argument("--k", default="all", help="lowest k modes, or 'all' (dense full spectrum)")
     p.add_argument("--delta", type=float, default=0.0, help="Hessian delta in [0, 1] (SPEC §3.4)")
-    p.add_argument("--level-window", type=int, default=50, help="(recorded only; used by aggregate)")
+    p.add_argument("--complete-to", type=float, default=DEFAULTS["modes"]["complete_to"],
+                   help="with an integer --k: find every mode below this fraction of omega_0")
     p.add_argument("--output-dir", required=True, help="batch folder for samples/modes/stress_hist.parquet")
     _common(p)
     p.set_defaults(func=cmd_analyze)
@@ -397,12 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", required=True)
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("calibrate", help="swap-MC calibration: equilibration and decorrelation vs T")
-    _add_point_args(p)
-    p.add_argument("--temperatures", nargs="+", required=True)
-    p.add_argument("--sweeps", type=int, default=2000)
+    p = sub.add_parser("calibrate", help="swap-MC calibration scan: e_IS(T_p), tau, T_onset, T_d")
+    p.add_argument("--settings", default="", help="JSON object of calibration settings (config key calibration)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output-dir", required=True)
+    p.add_argument("--results-dir", required=True, help="writes tables/calibration.parquet, figures/calibration.*")
     _common(p)
     p.set_defaults(func=cmd_calibrate)
     return parser

@@ -162,11 +162,46 @@ def _check_samples(values, name):
     return out
 
 
-def fit_log_power_law(log_values, log_upper, seed=0, n_boot=2000, confidence=0.95):
+def _truncated_mle(delta):
+    """Estimator (K, S) -> a_hat for p(x) ~ x^a on [x_lo, x_c] with ln(x_c/x_lo) = delta.
+
+    With y = ln(x_c / x) the MLE of b = a + 1 solves S/K = 1/b - delta/(exp(b delta) - 1), whose
+    right side decreases from delta (b -> -inf) through delta/2 (b = 0) to 0 (b -> +inf).
+    No small-K bias correction is applied in this doubly truncated case.
+    """
+    def mean_y(b):
+        if abs(b * delta) < 1e-8:
+            return 0.5 * delta - b * delta * delta / 12.0
+        return 1.0 / b - delta / math.expm1(b * delta)
+
+    def est(k, s):
+        k = np.atleast_1d(np.asarray(k, dtype=np.float64))
+        s = np.atleast_1d(np.asarray(s, dtype=np.float64))
+        out = np.full(k.shape, np.nan)
+        for i in range(k.size):
+            if k[i] < 2:
+                continue
+            target = s[i] / k[i]
+            if not 0.0 < target < delta:
+                continue
+            hi = 1.0
+            while mean_y(hi) > target:
+                hi *= 2.0
+            lo = -1.0
+            while mean_y(lo) < target:
+                lo *= 2.0
+            out[i] = scipy.optimize.brentq(lambda b: mean_y(b) - target, lo, hi, xtol=1e-12) - 1.0
+        return out if out.size > 1 else out[0]
+
+    return est
+
+
+def fit_log_power_law(log_values, log_upper, seed=0, n_boot=2000, confidence=0.95, log_lower=None):
     """Bias-corrected MLE of a power law p(x) ~ x^a on (0, x_c], from ln x values, per sample.
 
     Works with logarithms throughout so that values far below the double-precision range
-    (ln sigma for an m = inf taper) are handled exactly.
+    (ln sigma for an m = inf taper) are handled exactly. With ``log_lower`` the window is
+    [x_lo, x_c] (doubly truncated power law, a local slope; MLE without bias correction).
 
     Args:
         log_values: list (one entry per sample) of 1-D arrays of ln x; -inf is allowed (x = 0 is
@@ -175,20 +210,28 @@ def fit_log_power_law(log_values, log_upper, seed=0, n_boot=2000, confidence=0.9
         seed: bootstrap seed (SeedSequence entropy).
         n_boot: bootstrap replicates.
         confidence: interval coverage.
+        log_lower: optional ln x_lo < ln x_c.
 
     Returns:
         :class:`ExponentFit` with s_hat = a_hat, omega_c = exp(log_upper).
     """
     samples = _check_samples(log_values, "log_values")
     log_upper = float(log_upper)
+    estimator = _mle_from_sums
+    lower = -np.inf
+    if log_lower is not None:
+        lower = float(log_lower)
+        if not lower < log_upper:
+            raise ValueError(f"log_lower = {lower} must be below log_upper = {log_upper}")
+        estimator = _truncated_mle(log_upper - lower)
     k_per = np.empty(len(samples))
     s_per = np.empty(len(samples))
     for i, lv in enumerate(samples):
-        inside = lv[lv < log_upper]
+        inside = lv[(lv < log_upper) & (lv >= lower)]
         k_per[i] = inside.size
         s_per[i] = np.sum(log_upper - inside)
-    s_hat = float(_mle_from_sums(k_per.sum(), s_per.sum()))
-    lo, hi = _bootstrap_interval(k_per, s_per, _mle_from_sums, int(n_boot), confidence, seed)
+    s_hat = float(estimator(k_per.sum(), s_per.sum()))
+    lo, hi = _bootstrap_interval(k_per, s_per, estimator, int(n_boot), confidence, seed)
     return ExponentFit(s_hat, lo, hi, int(k_per.sum()), len(samples), math.exp(log_upper),
                        float(confidence), int(n_boot), int(seed) if np.ndim(seed) == 0 else 0)
 
@@ -245,25 +288,33 @@ def _scan_table(fits):
 
 
 # ---------------------------------------------------------------- stresses
-def fit_stress_exponent(log_sigmas, sigma_c, seed=0, n_boot=2000, confidence=0.95):
+def fit_stress_exponent(log_sigmas, sigma_c, seed=0, n_boot=2000, confidence=0.95, sigma_lo=None):
     """Small-stress exponent alpha of P(sigma) ~ sigma^alpha on (0, sigma_c] from raw ln sigma.
 
     Args:
         log_sigmas: list (one per sample) of ln sigma arrays (see :func:`glassvib.stresses.log_pair_stress`).
         sigma_c: upper edge of the window (> 0).
+        sigma_lo: optional lower edge (a local slope on [sigma_lo, sigma_c]).
 
     Returns:
         :class:`ExponentFit` whose s_hat is alpha_hat.
     """
     if not (sigma_c > 0):
         raise ValueError(f"sigma_c = {sigma_c!r}, expected > 0")
+    if sigma_lo is not None and not (0 < sigma_lo < sigma_c):
+        raise ValueError(f"sigma_lo = {sigma_lo!r}, expected 0 < sigma_lo < sigma_c = {sigma_c}")
     return fit_log_power_law(log_sigmas, math.log(sigma_c), seed=seed, n_boot=n_boot,
-                             confidence=confidence)
+                             confidence=confidence,
+                             log_lower=None if sigma_lo is None else math.log(sigma_lo))
 
 
-def stress_window_scan(log_sigmas, sigma_cs, seed=0, n_boot=500, confidence=0.95):
-    """alpha_hat(sigma_c) for a sequence of upper edges; dict of arrays like :func:`exponent_window_scan`."""
-    fits = [fit_stress_exponent(log_sigmas, sc, seed=seed, n_boot=n_boot, confidence=confidence)
+def stress_window_scan(log_sigmas, sigma_cs, seed=0, n_boot=500, confidence=0.95, decades=None):
+    """alpha_hat(sigma_c) for a sequence of upper edges; dict of arrays like :func:`exponent_window_scan`.
+
+    With ``decades`` each window is [sigma_c 10^-decades, sigma_c] (a local slope) instead of (0, sigma_c].
+    """
+    fits = [fit_stress_exponent(log_sigmas, sc, seed=seed, n_boot=n_boot, confidence=confidence,
+                                sigma_lo=None if decades is None else sc * 10.0 ** (-decades))
             for sc in np.asarray(sigma_cs, dtype=np.float64).reshape(-1)]
     return _scan_table(fits)
 

@@ -21,6 +21,8 @@ __all__ = ["plot_cumulative_dos", "plot_stress_distribution", "plot_level_ratios
            "plot_participation", "make_all_figures", "FIGURES"]
 
 KEY = ["d", "N", "T_p", "taper", "potential"]
+#: smallest sigma drawn in the stress figure (SPEC §4: histograms down to ~1e-12)
+SIGMA_MIN_SHOWN = 1e-14
 FIGURES = ["cumulative_dos_s3", "cumulative_dos_s4", "stress_distribution", "level_ratios", "exponents",
            "participation"]
 
@@ -61,9 +63,8 @@ def _ensemble_colors(df):
 def _nonzero_omegas(samples, modes):
     """Per ensemble: list of per-sample arrays of non-zero mode frequencies (converged samples)."""
     conv = samples[samples["converged"].astype(bool)]
-    nz = modes.merge(conv[KEY + ["sample", "n_zero_modes"]], on=KEY + ["sample"])
-    nz = nz[nz["rank"] >= nz["n_zero_modes"]]
-    nz = nz[nz["omega"] > 0]
+    nz = modes.merge(conv[KEY + ["sample"]], on=KEY + ["sample"])
+    nz = nz[nz["omega"] > 0]  # zero modes have omega = 0, negative eigenvalues nan
     return nz, conv
 
 
@@ -90,15 +91,15 @@ def plot_cumulative_dos(samples, modes, s: float):
             col = colors[(float(kd["T_p"]), float(kd["taper"]), kd["potential"])]
             ax.loglog(w, F / w ** (s + 1), drawstyle="steps-post", color=col,
                       label=_label(kd, skip=("d", "N")) + f" ({nsamp} samples)")
-            om0 = conv.merge(pd.DataFrame([kd]), on=KEY)["omega0"].mean()
+            g = conv.merge(pd.DataFrame([kd]), on=KEY)["shear_modulus"].mean()
+            om0 = 2 * math.pi * math.sqrt(g) / n ** (1 / d) if g > 0 else float("nan")
             if np.isfinite(om0):
                 ax.axvline(om0, color=col, ls=":", lw=1)
         ax.set_xlabel(r"$\omega$")
         ax.set_ylabel(rf"$F(\omega)/\omega^{{{s + 1:g}}}$")
         ax.set_title(f"d = {d}, N = {n}; dotted: $\\omega_0$ (lowest transverse phonon)", fontsize=9)
         ax.legend(fontsize=7)
-    fig.suptitle(f"Cumulative density of states over $\\omega^{{s+1}}$, s = {s:g} "
-                 f"(flat where g(ω) ~ ω^{s:g})", fontsize=11)
+    fig.suptitle(f"F(ω)/ω^{s + 1:g}: flat where g(ω) ~ ω^{s:g}", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -117,9 +118,10 @@ def plot_stress_distribution(stress_hist, component: str = "sigma"):
         for key, grp in sub.groupby(KEY, sort=True):
             kd = dict(zip(KEY, key))
             grp = grp.sort_values("bin_lo")
+            total = grp["count"].to_numpy(float).sum()  # normalised over all pairs, incl. under/overflow
+            grp = grp[(grp["bin_lo"] >= SIGMA_MIN_SHOWN) & np.isfinite(grp["bin_hi"])]
             lo, hi, c = grp["bin_lo"].to_numpy(), grp["bin_hi"].to_numpy(), grp["count"].to_numpy(float)
-            total = c.sum()
-            if total <= 0:
+            if total <= 0 or not len(grp):
                 continue
             x = np.sqrt(lo * hi)
             p = c / (total * (hi - lo))
@@ -139,7 +141,7 @@ def plot_stress_distribution(stress_hist, component: str = "sigma"):
         ax.set_ylabel(r"$P(\sigma)$")
         ax.set_title(f"d = {d}, N = {n}", fontsize=9)
         ax.legend(fontsize=6)
-    fig.suptitle("Distribution of pair stresses (dashed: predicted small-σ slopes, not fitted)", fontsize=11)
+    fig.suptitle("P(σ) of pair stresses; dashed: GHET slopes (not fitted)", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -191,7 +193,9 @@ def plot_exponents(exponents):
     stability), and GHET alpha = 1/m - 1.
     """
     ex = exponents.copy()
-    fig, axes = plt.subplots(1, 5, figsize=(23, 4.4))
+    fig, grid = plt.subplots(2, 3, figsize=(15, 8.5))
+    axes = list(grid.flat[:5])
+    grid.flat[5].set_visible(False)
     varying = [c for c in KEY if ex[c].nunique() > 1] if len(ex) else []
 
     def series(xcol):
@@ -215,21 +219,13 @@ def plot_exponents(exponents):
         for i, (lab, g) in enumerate(ser):
             if xcol == "taper":
                 x = 1.0 / g[xcol].to_numpy(float)
-            elif xcol == "N":
-                x = g[xcol].to_numpy(float)
             else:
                 x = np.array([pos[float(v)] for v in g[xcol]], float)
-            jitter = (i - (len(ser) - 1) / 2) * (0.012 if xcol == "taper" else 0.04 if xcol != "N" else 0.0)
-            if xcol == "N":
-                x = x * (1 + 0.02 * (i - (len(ser) - 1) / 2))
-            else:
-                x = x + jitter
-            col = "hat" if q == "s" else "alpha"
+            x = x + (i - (len(ser) - 1) / 2) * (0.015 if xcol == "taper" else 0.06)
             y = g["s_hat" if q == "s" else "alpha_hat"]
             lo = g["s_lo" if q == "s" else "alpha_lo"]
             hi = g["s_hi" if q == "s" else "alpha_hi"]
             _errorbar(ax, x, y, lo, hi, color=cmap(i % 10), label=_label(lab) or "measured")
-            del col
         if xcol == "taper":
             inv = np.linspace(0, 1.05, 50)
             if q == "s":
@@ -238,10 +234,9 @@ def plot_exponents(exponents):
                 ax.plot(inv, inv - 1, "k-", lw=1, label="GHET α = 1/m - 1")
             ms = sorted(set(float(v) for v in ex["taper"])) if len(ex) else []
             ax.set_xticks([1 / m for m in ms], [_fmt(m) for m in ms])
-        elif xcol == "N":
-            ax.set_xscale("log")
         else:
             ax.set_xticks(list(pos.values()), [_fmt(v) for v in vals])
+            ax.set_xlim(-0.6, len(vals) - 0.4)
         if q == "s":
             ax.axhline(4, color="tab:red", ls="--", lw=1, label="s = 4 (Lerner-Bouchbinder)")
             ax.axhline(2, color="tab:blue", ls=":", lw=1, label="s = 2 (HET, marginal)")

@@ -7,15 +7,38 @@ they are (they are never clipped or reordered by magnitude).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
-__all__ = ["lowest_modes"]
+__all__ = ["lowest_modes", "available_backends", "modes_below", "ModesResult", "ModeCounts", "count_modes",
+           "zero_tolerance", "full_spectrum", "translation_vectors"]
 
-#: below this number of rows the dense LAPACK route is used by ``method="auto"``
-DENSE_MAX_DOF = 1500
+#: at or below this number of rows ``method="auto"`` uses dense LAPACK eigh (all pairs, then sliced)
+DENSE_MAX_DOF = 600
+#: ``method="auto"`` also uses dense eigh when k is at least this fraction of dN
+DENSE_MIN_K_FRACTION = 1.0 / 6.0
+#: shift-invert factorization: dense Cholesky up to this many rows, sparse above
+DENSE_FACTOR_MAX_DOF = 7000
+
+try:  # optional: CHOLMOD through scikit-sparse (< 0.5 builds against Debian's libsuitesparse-dev)
+    from sksparse.cholmod import CholmodNotPositiveDefiniteError as _CholmodNotPD
+    from sksparse.cholmod import cholesky as _cholmod_cholesky
+except ImportError:  # pragma: no cover - depends on the machine
+    _cholmod_cholesky = None
+    _CholmodNotPD = None
+
+#: factorization backends, in order of preference for large sparse matrices
+BACKENDS = ("dense", "cholmod", "superlu")
+
+
+def available_backends():
+    """Shift-invert factorization backends usable on this machine."""
+    return tuple(b for b in BACKENDS if b != "cholmod" or _cholmod_cholesky is not None)
 
 
 def _check_matrix(H):
@@ -28,56 +51,322 @@ def _check_matrix(H):
 
 def _dense_lowest(H, k):
     A = H.toarray() if scipy.sparse.issparse(H) else np.asarray(H, dtype=np.float64)
-    vals, vecs = scipy.linalg.eigh(A, subset_by_index=[0, k - 1], driver="evr")
-    return vals, vecs
+    vals, vecs = scipy.linalg.eigh(A, check_finite=False)
+    return vals[:k], np.ascontiguousarray(vecs[:, :k])
+
+
+class _NotPositiveDefinite(Exception):
+    pass
+
+
+def _factorize(H, sigma, backend):
+    """solve(X) = (H - sigma I)^-1 X for (n,) or (n, b) X; raises _NotPositiveDefinite if
+    H - sigma I is not positive definite (then sigma is not below the lowest eigenvalue)."""
+    n = H.shape[0]
+    if backend == "dense":
+        A = H.toarray() if scipy.sparse.issparse(H) else np.array(H, dtype=np.float64)
+        A[np.diag_indices(n)] -= sigma
+        try:
+            L = scipy.linalg.cholesky(A, lower=True, overwrite_a=True, check_finite=False)
+        except np.linalg.LinAlgError as exc:
+            raise _NotPositiveDefinite from exc
+        return lambda X: scipy.linalg.cho_solve((L, True), X, check_finite=False)
+    A = (scipy.sparse.csc_matrix(H, dtype=np.float64) - sigma * scipy.sparse.identity(n, format="csc")).tocsc()
+    if backend == "cholmod":
+        try:
+            F = _cholmod_cholesky(A, ordering_method="nesdis")
+        except _CholmodNotPD as exc:
+            raise _NotPositiveDefinite from exc
+        return F
+    if backend == "superlu":
+        # symmetric ordering without pivoting: U's diagonal is D of A = L D L^T (Sylvester inertia)
+        try:
+            lu = scipy.sparse.linalg.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                          options={"SymmetricMode": True})
+        except RuntimeError as exc:  # exactly singular
+            raise _NotPositiveDefinite from exc
+        if not (np.array_equal(lu.perm_r, lu.perm_c) and np.all(lu.U.diagonal() > 0)):
+            raise _NotPositiveDefinite
+        return lu.solve
+    raise ValueError(f"backend = {backend!r}, expected one of {available_backends()}")
+
+
+def _shifted_factor(H, backend, sigma=None):
+    """Factor H - sigma I with sigma below the lowest eigenvalue, lowering sigma until positive definite.
+
+    The first trial shift is -1e-3 max|H_ii| (close below the zero modes of a stable Hessian);
+    each failure multiplies it by 8. Returns (solve, sigma, n_factorizations).
+    """
+    scale = float(np.max(np.abs(H.diagonal()))) if H.shape[0] else 1.0
+    scale = scale if scale > 0 else 1.0
+    sigma = -1e-3 * scale if sigma is None else float(sigma)
+    bound = _gershgorin_bound(H)
+    for attempt in range(1, 60):
+        try:
+            return _factorize(H, sigma, backend), sigma, attempt
+        except _NotPositiveDefinite:
+            if sigma < -2.0 * bound:  # pragma: no cover - cannot happen for a symmetric matrix
+                break
+            sigma = 8.0 * sigma if sigma < 0 else -1e-3 * scale
+    raise RuntimeError("could not find a shift below the lowest eigenvalue")  # pragma: no cover
+
+
+def _gershgorin_bound(H):
+    if scipy.sparse.issparse(H):
+        return float(abs(H).sum(axis=1).max())
+    return float(np.abs(H).sum(axis=1).max())
+
+
+def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed):
+    """Block Krylov (full reorthogonalization, Rayleigh-Ritz) for the k largest eigenvalues theta
+    of the symmetric positive definite operator OP = solve.
+
+    With V orthonormal and W = OP V, the projected matrix is T = V^T W and the residual of a Ritz
+    pair (theta, V s) is |W s - theta V s|^2 = s^T (W^T W) s - theta^2; both T and W^T W are
+    updated block by block, so a convergence test costs O(m^2 k) instead of O(n m k). The test
+    |r| <= tol * theta is confirmed with explicit residuals before returning.
+
+    Returns (theta (k,) descending, Y (n, k), converged, number of OP applications).
+    """
+    rng = np.random.Generator(np.random.PCG64(seed))
+    max_vectors = min(n, max_vectors)
+    V = np.empty((max_vectors, n))  # rows are basis vectors: contiguous blocks
+    W = np.empty((max_vectors, n))
+    T = np.empty((max_vectors, max_vectors))
+    G = np.empty((max_vectors, max_vectors))
+    Q = np.linalg.qr(rng.standard_normal((n, min(block, max_vectors))))[0].T
+    m = 0
+    while True:
+        b = Q.shape[0]
+        V[m:m + b] = Q
+        W[m:m + b] = np.asarray(solve(np.ascontiguousarray(Q.T))).T
+        T[:m + b, m:m + b] = V[:m + b] @ W[m:m + b].T
+        T[m:m + b, :m] = T[:m, m:m + b].T
+        G[:m + b, m:m + b] = W[:m + b] @ W[m:m + b].T
+        G[m:m + b, :m] = G[:m, m:m + b].T
+        m += b
+        done = m + 1 > max_vectors
+        if m >= min(2 * k, max_vectors) or done:  # Rayleigh-Ritz once the basis can hold the answer
+            kk = min(k, m)
+            theta, S = scipy.linalg.eigh(0.5 * (T[:m, :m] + T[:m, :m].T), subset_by_index=[m - kk, m - 1],
+                                         driver="evr", check_finite=False)
+            theta, S = theta[::-1], np.ascontiguousarray(S[:, ::-1])
+            est = np.sum(S * (G[:m, :m] @ S), axis=0) - theta ** 2
+            gate = max(tol, 1e-6)  # the Gram estimate cannot resolve residuals much below 1e-7 theta
+            if m >= k and (np.all(est <= (gate * theta) ** 2) or done):
+                Y = S.T @ V[:m]  # (k, n)
+                res = np.linalg.norm(S.T @ W[:m] - theta[:, None] * Y, axis=1)
+                ok = bool(np.all(res <= tol * theta))
+                if ok or done:
+                    return theta, np.ascontiguousarray(Y.T), ok, m
+        Z = W[m - b:m]
+        for _ in range(2):  # classical Gram-Schmidt, twice
+            Z = Z - (Z @ V[:m].T) @ V[:m]
+        Qt, Rq = np.linalg.qr(Z.T)
+        dr = np.abs(np.diag(Rq))
+        Q = Qt[:, dr > 1e-10 * max(dr.max(), 1e-300)].T[:max_vectors - m]
+        if Q.shape[0] == 0:  # invariant subspace exhausted: return what there is
+            kk = min(k, m)
+            theta, S = scipy.linalg.eigh(0.5 * (T[:m, :m] + T[:m, :m].T), subset_by_index=[m - kk, m - 1],
+                                         check_finite=False)
+            Y = S[:, ::-1].T @ V[:m]
+            return theta[::-1], np.ascontiguousarray(Y.T), m >= k, m
+
+
+def _shift_invert_lowest(H, k, backend, *, block=None, tol=1e-6, seed=0):
+    """k lowest eigenpairs by block shift-invert Krylov on (H - sigma)^-1, sigma < lambda_min."""
+    n = H.shape[0]
+    solve, sigma, _ = _shifted_factor(H, backend)
+    block = max(16, min(48, (k + 2) // 3)) if block is None else int(block)
+    theta, Y, ok, _ = _block_shift_invert(solve, k, n, block, tol, max(12 * k, 40 * block, 600), seed)
+    if not ok:  # pragma: no cover - fall back to ARPACK with the same factorization
+        op = scipy.sparse.linalg.LinearOperator((n, n), matvec=solve, dtype=np.float64)
+        vals, Y = scipy.sparse.linalg.eigsh(H, k=k, sigma=sigma, which="LM", OPinv=op)
+    HY = H @ Y
+    vals = np.einsum("ij,ij->j", Y, HY)  # Rayleigh quotients with H itself
+    order = np.argsort(vals, kind="stable")
+    return vals[order], np.ascontiguousarray(Y[:, order])
 
 
 def _sparse_lowest(H, k, tol=0.0):
-    H = scipy.sparse.csc_matrix(H, dtype=np.float64)
+    """Reference route: scipy ARPACK shift-invert with a SuperLU (symmetric mode) factorization."""
     n = H.shape[0]
-    diag = H.diagonal()
-    scale = float(np.max(np.abs(diag))) if n else 1.0
-    sigma = -1e-3 * scale
-    for _ in range(60):
-        A = (H - sigma * scipy.sparse.identity(n, format="csc")).tocsc()
-        lu = scipy.sparse.linalg.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                                      options={"SymmetricMode": True})
-        d = lu.U.diagonal()
-        if np.array_equal(lu.perm_r, lu.perm_c) and np.all(d > 0):
-            break
-        sigma *= 4.0
-    else:  # pragma: no cover - would need a matrix with unbounded spectrum
-        raise RuntimeError("could not find a shift below the lowest eigenvalue")
-    op = scipy.sparse.linalg.LinearOperator((n, n), matvec=lu.solve, dtype=np.float64)
+    solve, sigma, _ = _shifted_factor(scipy.sparse.csc_matrix(H), "superlu")
+    op = scipy.sparse.linalg.LinearOperator((n, n), matvec=solve, dtype=np.float64)
     vals, vecs = scipy.sparse.linalg.eigsh(H, k=k, sigma=sigma, which="LM", OPinv=op, tol=tol)
     order = np.argsort(vals)
     return vals[order], vecs[:, order]
 
 
-def lowest_modes(H, k, *, method="auto"):
+def lowest_modes(H, k, *, method="auto", backend=None):
     """k algebraically lowest eigenpairs of a symmetric matrix (SPEC §3.5, §6).
+
+    Routes: "dense" is LAPACK eigh of the whole matrix (chosen by "auto" for dN <= DENSE_MAX_DOF
+    or k >= dN/6); "shift-invert" (the default otherwise) factors H - sigma I with sigma below the
+    lowest eigenvalue (-1e-3 max|H_ii|, lowered until the Cholesky factorization succeeds, so the
+    nearest eigenvalues to sigma are the algebraically lowest) and runs a block Krylov method on
+    (H - sigma I)^-1 with Rayleigh-Ritz; the factorization backend is CHOLMOD (scikit-sparse)
+    where installed, otherwise dense Cholesky for dN <= DENSE_FACTOR_MAX_DOF and SuperLU in
+    symmetric mode above. "arpack" is scipy's eigsh shift-invert with the SuperLU factor (reference).
 
     Args:
         H: symmetric matrix, scipy.sparse (dN, dN) or dense ndarray; for a Hessian with unit
             masses the eigenvalues are omega^2 (energy / length^2).
         k: number of eigenpairs, 1 <= k <= dN.
-        method: "auto" (dense LAPACK for small dN, sparse shift-invert otherwise), "dense"
-            or "sparse".
+        method: "auto", "dense", "shift-invert" (alias "sparse") or "arpack".
+        backend: factorization backend for "shift-invert": "dense", "cholmod", "superlu" or None (auto).
 
     Returns:
         (eigenvalues (k,) ascending, eigenvectors (dN, k) orthonormal columns). Zero modes are
         included, negative eigenvalues are returned as they are.
     """
     n = _check_matrix(H)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValueError(f"k = {k!r}, expected an integer")
     k = int(k)
     if not 1 <= k <= n:
         raise ValueError(f"k = {k}, expected 1 <= k <= dN = {n}")
-    if method not in ("auto", "dense", "sparse"):
-        raise ValueError(f"method = {method!r}, expected 'auto', 'dense' or 'sparse'")
+    if method == "sparse":
+        method = "shift-invert"
+    if method not in ("auto", "dense", "shift-invert", "arpack"):
+        raise ValueError(f"method = {method!r}, expected 'auto', 'dense', 'shift-invert' or 'arpack'")
+    if backend is not None and backend not in available_backends():
+        raise ValueError(f"backend = {backend!r}, expected one of {available_backends()}")
     if method == "auto":
-        method = "dense" if (n <= DENSE_MAX_DOF or k >= n // 3) else "sparse"
-    if method == "sparse" and k >= n - 1:
+        method = "dense" if (n <= DENSE_MAX_DOF or k >= DENSE_MIN_K_FRACTION * n) else "shift-invert"
+    if method != "dense" and k >= n - 1:
         method = "dense"
     if method == "dense":
         return _dense_lowest(H, k)
-    return _sparse_lowest(H, k)
+    if method == "arpack":
+        return _sparse_lowest(H, k)
+    if backend is None:
+        if _cholmod_cholesky is not None:
+            backend = "cholmod"
+        else:
+            backend = "dense" if n <= DENSE_FACTOR_MAX_DOF else "superlu"
+    if backend != "dense":
+        H = scipy.sparse.csr_matrix(H, dtype=np.float64)
+    return _shift_invert_lowest(H, k, backend)
+
+
+@dataclass(frozen=True)
+class ModesResult:
+    """Lowest eigenpairs that contain every mode below an upper edge (SPEC §3.5 completeness).
+
+    Attributes:
+        eigenvalues: (k,) ascending. eigenvectors: (dN, k).
+        upper: the edge (an eigenvalue, omega^2) that had to be exceeded.
+        complete: True when the k-th eigenvalue lies above ``upper`` (or k = dN).
+        k: number of eigenpairs computed in the last solve. n_solves: number of solves.
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    upper: float
+    complete: bool
+    k: int
+    n_solves: int
+
+
+def modes_below(H, upper, k=50, *, k_max=None, growth=2.0, method="auto"):
+    """Lowest eigenpairs, with k increased until the k-th eigenvalue exceeds ``upper`` (SPEC §3.5).
+
+    Args:
+        H: symmetric (dN, dN) matrix.
+        upper: eigenvalue edge (omega_c^2); every eigenvalue <= upper must be returned.
+        k: initial number of eigenpairs.
+        k_max: largest k tried (default dN); ``complete`` is False if it is reached first.
+        growth: factor by which k grows per retry.
+        method: passed to :func:`lowest_modes`.
+
+    Returns:
+        :class:`ModesResult` (all computed pairs, ascending; the caller selects those <= upper).
+    """
+    n = _check_matrix(H)
+    k_max = n if k_max is None else min(int(k_max), n)
+    k = min(max(int(k), 1), k_max)
+    if not growth > 1:
+        raise ValueError(f"growth = {growth}, expected > 1")
+    n_solves = 0
+    while True:
+        vals, vecs = lowest_modes(H, k, method=method)
+        n_solves += 1
+        complete = bool(vals[-1] > upper or k == n)
+        if complete or k >= k_max:
+            return ModesResult(vals, vecs, float(upper), complete, k, n_solves)
+        k = min(k_max, int(math.ceil(k * growth)))
+
+
+def zero_tolerance(H, rtol=1e-9):
+    """Absolute tolerance below which |lambda| counts as a zero mode: rtol * max row sum of |H|
+    (the Gershgorin bound of the largest eigenvalue)."""
+    if scipy.sparse.issparse(H):
+        bound = float(abs(H).sum(axis=1).max())
+    else:
+        bound = float(np.abs(H).sum(axis=1).max())
+    return rtol * bound
+
+
+@dataclass(frozen=True)
+class ModeCounts:
+    """Zero and negative modes of one sample (SPEC §3.5).
+
+    Attributes:
+        n_zero_modes: eigenvalues with |lambda| <= tol (the d translations plus any extra ones).
+        n_translational: d (periodic box), as expected.
+        n_extra_zero: n_zero_modes - d (rattlers, ...), may be negative if a translation is missing.
+        n_negative: eigenvalues < -tol (an unstable configuration).
+        tol: the tolerance used.
+        translational_overlap: squared norm of the projection of the d translations on the zero-mode
+            space, per translation (1 when they are exact zero modes); nan if vectors not given.
+    """
+
+    n_zero_modes: int
+    n_translational: int
+    n_extra_zero: int
+    n_negative: int
+    tol: float
+    translational_overlap: np.ndarray
+
+
+def translation_vectors(n_particles, d):
+    """(dN, d) orthonormal rigid translations (row index i*d + alpha)."""
+    T = np.zeros((n_particles * d, d))
+    for a in range(d):
+        T[a::d, a] = 1.0 / math.sqrt(n_particles)
+    return T
+
+
+def count_modes(eigenvalues, d, tol, eigenvectors=None):
+    """Count zero, extra zero and negative modes among computed eigenvalues (SPEC §3.5).
+
+    Args:
+        eigenvalues: (k,) eigenvalues (must include the lowest ones).
+        d: dimension (number of translational zero modes under periodic boundaries).
+        tol: zero tolerance (see :func:`zero_tolerance`).
+        eigenvectors: optional (dN, k); if given, the overlap of each translation with the
+            zero-mode space is reported.
+    """
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    zero = np.abs(lam) <= tol
+    n_zero = int(zero.sum())
+    overlap = np.full(d, np.nan)
+    if eigenvectors is not None:
+        V = np.asarray(eigenvectors)[:, zero]
+        T = translation_vectors(V.shape[0] // d, d)
+        overlap = np.sum((V.T @ T) ** 2, axis=0)
+    return ModeCounts(n_zero, int(d), n_zero - int(d), int(np.sum(lam < -tol)), float(tol), overlap)
+
+
+def full_spectrum(H, eigenvectors=False):
+    """All eigenvalues (ascending) of H by dense LAPACK, and optionally all eigenvectors (SPEC §3.5).
+
+    Returns:
+        (dN,) eigenvalues, or (eigenvalues, (dN, dN) eigenvectors).
+    """
+    _check_matrix(H)
+    A = H.toarray() if scipy.sparse.issparse(H) else np.asarray(H, dtype=np.float64)
+    if eigenvectors:
+        return scipy.linalg.eigh(A)
+    return scipy.linalg.eigh(A, eigvals_only=True)

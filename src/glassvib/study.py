@@ -33,13 +33,15 @@ DEFAULTS = {
     "results": "results",
     "threads": {"sample": 1, "quench": 1, "analyze": 1},
     "mc": {"equilibration_sweeps": 2000, "spacing_sweeps": 500, "max_sweeps": 1_000_000,
-           "p_swap": 0.2, "step": 0.2, "record_every": 10, "checkpoint_every": 1000},
+           "p_swap": 0.2, "step": 0.2, "record_every": 10, "checkpoint_every_s": 120.0, "n_tau": 10.0},
     "quench": {"tol": 1e-10, "max_iter": 200_000},
-    "modes": {"k": "all", "delta": 0.0, "level_window": 50},
+    "modes": {"k": "all", "delta": 0.0, "level_window": 50, "complete_to": 1.0},
     "fit": {"omega_c_fraction": 0.5, "scan_fractions": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0],
             "sigma_c": 1e-4, "n_bootstrap": 1000},
-    "calibration": {"d": 3, "N": 125, "taper": 2, "temperatures": [0.15, 0.2, 0.3, 0.5, 1.0],
-                    "sweeps": 5000},
+    "calibration": {"d": 3, "N": 125, "tapers": [2, "inf"],
+                    "temperatures": [2.0, 1.4, 1.0, 0.8, 0.65, 0.55, 0.47, 0.4, 0.35, 0.3],
+                    "equilibration_sweeps": 2000, "production_sweeps": 4000, "n_samples": 8,
+                    "noswap_sweeps": 2000},
 }
 
 
@@ -74,6 +76,21 @@ class Point:
     taper: float
     potential: str
 
+    def __post_init__(self):
+        if self.d not in (2, 3, 4):
+            raise ValueError(f"d = {self.d}, expected one of 2, 3, 4")
+        if not (isinstance(self.N, (int, np.integer)) and self.N >= 2):
+            raise ValueError(f"N = {self.N!r}, expected an integer >= 2")
+        if not self.T_p > 0:
+            raise ValueError(f"T_p = {self.T_p}, expected a number > 0 or inf")
+        if not (math.isinf(self.taper) or (self.taper >= 1 and self.taper == int(self.taper))):
+            raise ValueError(f"taper = {self.taper}, expected an integer >= 1 or inf")
+        if self.potential != "tipl":
+            raise ValueError(f"potential = {self.potential!r}, expected one of: tipl")
+        if self.box < 2 * R_CUT:
+            raise ValueError(f"N = {self.N} is too small for d = {self.d}: box side N^(1/d) = {self.box:.3f} "
+                             f"< 2 r_c = {2 * R_CUT:.3f}")
+
     @property
     def path(self) -> str:
         """Relative folder, e.g. ``d3/N125/Tp0.3/m2/tipl``."""
@@ -92,7 +109,10 @@ class Point:
         if len(parts) != 5:
             raise ValueError(f"point path {path!r} has {len(parts)} parts, expected d*/N*/Tp*/m*/potential")
         d, n, tp, m, pot = parts
-        return cls(int(d[1:]), int(n[1:]), parse_value(tp[2:]), parse_value(m[1:]), pot)
+        try:
+            return cls(int(d[1:]), int(n[1:]), parse_value(tp[2:]), parse_value(m[1:]), pot)
+        except (TypeError, IndexError) as err:
+            raise ValueError(f"point path {path!r} is malformed: {err}") from None
 
     def as_dict(self) -> dict:
         return {"d": self.d, "N": self.N, "T_p": self.T_p, "taper": self.taper, "potential": self.potential}
@@ -267,4 +287,10 @@ def load_study(config: dict) -> Study:
                                     f"with n_samples = {old[1]}, samples_per_batch = {old[2]}; allowed: "
                                     f"the same values in both blocks")
                             points[pt.path] = entry
+    cal = cfg["calibration"]
+    cal["tapers"] = [parse_value(m) for m in cal["tapers"]]
+    if float(cal["N"]) ** (1.0 / cal["d"]) < 2 * R_CUT:
+        raise ConfigError(
+            f"key calibration.N = {cal['N']} is too small for calibration.d = {cal['d']}; allowed: "
+            f"N >= {math.ceil((2 * R_CUT) ** cal['d'])}")
     return Study(config=cfg, points=points)

@@ -4,8 +4,11 @@ Contract: a trial is, with probability ``p_swap``, an exchange of the diameters 
 particles, otherwise a displacement of one random particle by ``step`` in a random direction (or
 uniformly in a cube of half-side ``step``); Metropolis acceptance at temperature T (k_B = 1). One
 sweep is N trials. Each trial costs O(1): energies are computed incrementally from a Verlet list
-(radius r_c + skin, rebuilt when a proposed position leaves the sphere of radius skin / 2 around
-its reference), and the total energy is updated by the accepted differences.
+(radius r_c + skin) whose entries cache r^2 and phi of each pair; the list is rebuilt before a
+proposal that could reach an unlisted pair (distance from its list reference plus the largest
+accepted displacement since the rebuild > skin), and the total energy is updated by the accepted
+differences (and recomputed from scratch only after huge transients, e.g. overlaps of a random
+start). The numba kernels live in :mod:`glassvib.swap_kernels`.
 
 All randomness is drawn in Python from a numpy ``Generator`` (PCG64) as a plain stream of doubles,
 consumed sweep by sweep, so that the run state (:class:`SwapMCState`: arrays, counters, traces and
@@ -19,195 +22,25 @@ import copy
 import math
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from .configuration import Configuration
 from .decorrelation import OverlapAccumulator, estimate_tau, self_overlap
 from .neighbours import check_box, neighbour_pairs
-from .potential import M_INF, TaperedIPL, pair_phi
+from .potential import TaperedIPL
+from .swap_kernels import _build_cache, _mc_kernel, trials_per_row
 from .system import energy_forces_arrays
 
 __all__ = ["SwapMonteCarlo", "SwapMCResult", "SwapMCState", "swap_monte_carlo", "trials_per_row"]
 
-_REBUILD = 1
-
-#: Random doubles consumed per trial: kind, particle i, particle j, acceptance, direction (2 per pair of dims).
-def trials_per_row(d: int) -> int:
-    """Number of uniform doubles drawn per trial in dimension d."""
-    return 4 + 2 * ((d + 1) // 2)
+def _half_n(n: float) -> int:
+    """n / 2 for an even integer exponent n (fast integer-power path), else 0."""
+    return int(n) // 2 if (float(n).is_integer() and int(n) % 2 == 0) else 0
 
 
-# --------------------------------------------------------------------------------------------------
-# numba kernels
-# --------------------------------------------------------------------------------------------------
-
-@numba.njit(cache=True, inline="always")
-def _phi_r2(r2, aij, n, half_n, rc, rc2, m_code):
-    """phi from r^2; exact integer powers (no sqrt, no pow) for even n and a polynomial taper."""
-    if r2 >= rc2:
-        return 0.0
-    if half_n > 0 and m_code != M_INF:
-        x2 = r2 / rc2
-        s = aij * aij / rc2
-        inv = 1.0 / x2
-        w = 1.0 - x2
-        sp = 1.0
-        ip = 1.0
-        for _ in range(half_n):
-            sp *= s
-            ip *= inv
-        t = 1.0
-        for _ in range(m_code):
-            t *= w
-        return sp * (ip - 1.0) * t
-    return pair_phi(math.sqrt(r2), aij, n, rc, m_code)
-
-
-@numba.njit(cache=True, inline="always")
-def _particle_energy(x, ai, i, skip, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code):
-    """Energy of a particle of diameter ``ai`` at ``x`` with the listed neighbours of i (except ``skip``)."""
-    d = pos.shape[1]
-    half = 0.5 * box
-    e = 0.0
-    for q in range(start[i], start[i + 1]):
-        k = idx[q]
-        if k == skip:
-            continue
-        r2 = 0.0
-        for a in range(d):
-            dx = pos[k, a] - x[a]
-            if dx > half:
-                dx -= box
-            elif dx < -half:
-                dx += box
-            r2 += dx * dx
-        if r2 < rc2:
-            e += _phi_r2(r2, 0.5 * (ai + dia[k]), n, half_n, rc, rc2, m_code)
-    return e
-
-
-@numba.njit(cache=True)
-def _mc_kernel(pos, upos, dia, box, start, idx, uref, verlet, skin, rand, t0, beta, p_swap, step,
-               cube, n, half_n, rc, m_code, counters, en):
-    """Run trials ``t0 ... len(rand)-1``; return (next trial, status). status 1: rebuild the list first.
-
-    counters: int64[4] = (move trials, accepted moves, swap trials, accepted swaps).
-    en: float64[3] = (total energy, max |energy| seen since the last resynchronisation,
-        max displacement of an accepted position from its list reference since the last rebuild).
-    """
-    npart, d = pos.shape
-    rc2 = rc * rc
-    x = np.empty(d)
-    disp = np.empty(d)
-    e = en[0]
-    emax = en[1]
-    dmax = en[2]
-    for t in range(t0, rand.shape[0]):
-        u = rand[t]
-        if u[0] < p_swap:
-            i = int(u[1] * npart)
-            j = int(u[2] * npart)
-            counters[2] += 1
-            ai = dia[i]
-            aj = dia[j]
-            if i == j or ai == aj:
-                counters[3] += 1
-                continue
-            eold = (_particle_energy(pos[i], ai, i, j, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code)
-                    + _particle_energy(pos[j], aj, j, i, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code))
-            enew = (_particle_energy(pos[i], aj, i, j, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code)
-                    + _particle_energy(pos[j], ai, j, i, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code))
-            de = enew - eold
-            if de <= 0.0 or u[3] < math.exp(-beta * de):
-                dia[i] = aj
-                dia[j] = ai
-                e += de
-                counters[3] += 1
-        else:
-            i = int(u[1] * npart)
-            if cube:
-                for a in range(d):
-                    disp[a] = step * (2.0 * u[4 + a] - 1.0)
-            else:
-                norm2 = 0.0
-                for p in range((d + 1) // 2):
-                    rad = math.sqrt(-2.0 * math.log(1.0 - u[4 + 2 * p]))
-                    ang = 2.0 * math.pi * u[5 + 2 * p]
-                    disp[2 * p] = rad * math.cos(ang)
-                    norm2 += disp[2 * p] ** 2
-                    if 2 * p + 1 < d:
-                        disp[2 * p + 1] = rad * math.sin(ang)
-                        norm2 += disp[2 * p + 1] ** 2
-                f = step / math.sqrt(norm2)
-                for a in range(d):
-                    disp[a] *= f
-            snew = 0.0
-            if verlet:
-                s2 = 0.0
-                for a in range(d):
-                    dx = upos[i, a] + disp[a] - uref[i, a]
-                    s2 += dx * dx
-                snew = math.sqrt(s2)
-                # |x'_i - x_k| >= (r_c + skin) - |x'_i - ref_i| - max_k |x_k - ref_k| for unlisted k
-                if snew + dmax > skin:
-                    en[0] = e
-                    en[1] = emax
-                    en[2] = dmax
-                    return t, _REBUILD
-            counters[0] += 1
-            for a in range(d):
-                xa = pos[i, a] + disp[a]
-                xa -= box * math.floor(xa / box)
-                if xa >= box:
-                    xa = 0.0
-                x[a] = xa
-            ai = dia[i]
-            eold = _particle_energy(pos[i], ai, i, -1, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code)
-            enew = _particle_energy(x, ai, i, -1, pos, dia, box, start, idx, n, half_n, rc, rc2, m_code)
-            de = enew - eold
-            if de <= 0.0 or u[3] < math.exp(-beta * de):
-                for a in range(d):
-                    pos[i, a] = x[a]
-                    upos[i, a] += disp[a]
-                e += de
-                counters[1] += 1
-                if snew > dmax:
-                    dmax = snew
-        ae = abs(e)
-        if ae > emax:
-            emax = ae
-    en[0] = e
-    en[1] = emax
-    en[2] = dmax
-    return rand.shape[0], 0
-
-
-@numba.njit(cache=True)
-def _csr_from_pairs(ii, jj, npart):
-    """Per-particle neighbour lists (CSR: start (N+1,), idx) from half pairs i < j."""
-    start = np.zeros(npart + 1, np.int64)
-    for p in range(ii.shape[0]):
-        start[ii[p] + 1] += 1
-        start[jj[p] + 1] += 1
-    for k in range(npart):
-        start[k + 1] += start[k]
-    fill = start[:-1].copy()
-    idx = np.empty(start[npart], np.int64)
-    for p in range(ii.shape[0]):
-        i = ii[p]
-        j = jj[p]
-        idx[fill[i]] = j
-        fill[i] += 1
-        idx[fill[j]] = i
-        fill[j] += 1
-    return start, idx
-
-
-def _all_pairs_csr(npart: int):
-    start = np.arange(npart + 1, dtype=np.int64) * (npart - 1)
-    idx = np.array([k for i in range(npart) for k in range(npart) if k != i], dtype=np.int64)
-    return start, idx
+def _all_pairs(npart: int):
+    ii, jj = np.triu_indices(npart, k=1)
+    return ii.astype(np.int64), jj.astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -219,7 +52,8 @@ class SwapMCState:
     """Everything that determines the continuation of a run (picklable; see module docstring).
 
     Arrays: positions (N, d) wrapped, unwrapped (N, d), diameters (N,), list reference ``uref`` (N, d)
-    and the CSR neighbour list (``nbr_start``, ``nbr_idx``). Scalars: energy (incremental total),
+    and the CSR neighbour list (``nbr_start``, ``nbr_idx``, ``nbr_mirror``) with its cached r^2 and
+    pair energies (``nbr_r2``, ``nbr_phi``). Scalars: energy (incremental total),
     counters, sweeps done, ``rng_state`` (numpy ``bit_generator.state``). Traces: ``energies`` and
     ``record_sweeps`` (one entry per record), ``q_initial``/``msd_initial`` (overlap with the initial
     configuration) and the :class:`OverlapAccumulator`.
@@ -242,6 +76,9 @@ class SwapMCState:
     uref: np.ndarray
     nbr_start: np.ndarray
     nbr_idx: np.ndarray
+    nbr_mirror: np.ndarray
+    nbr_r2: np.ndarray
+    nbr_phi: np.ndarray
     initial_unwrapped: np.ndarray
     energy_buf: np.ndarray = field(default_factory=lambda: np.zeros(3))
     counters: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
@@ -331,18 +168,20 @@ class SwapMonteCarlo:
         p_swap: probability of a swap trial.
         step: displacement length (``cube=False``: random direction, fixed length, as in the
             paper) or half-side of the uniform cube (``cube=True``).
-        skin: Verlet skin; must exceed the largest displacement (step, or step sqrt(d) for cube). The list is rebuilt before a trial whose
+        skin: Verlet skin; must exceed the largest displacement (step, or step sqrt(d) for cube).
+            The list is rebuilt before a trial whose
             proposal is farther than skin - (largest accepted displacement since the rebuild) from
-            its reference, which guarantees that every pair closer than r_c is listed.
-            Boxes smaller than 2 (r_c + skin) and N <= ``all_pairs_below`` use a list of all other
-            particles, which never needs rebuilding (any step is then allowed).
+            its reference, which guarantees that every pair closer than r_c is listed. The skin is
+            reduced to L / 2 - r_c where the box is small; if that leaves less than 1.5 times the
+            largest displacement, or N <= ``all_pairs_below``, every particle lists all others
+            (never rebuilt; any step allowed).
         record_every: sweeps between records (energy trace and decorrelation).
         overlap_cutoff: self-overlap cutoff b; default 0.3 times the mean diameter.
         state: resume from this :class:`SwapMCState` instead (other arguments except ``pot`` ignored).
     """
 
     def __init__(self, conf=None, pot=None, temperature=None, seed=None, p_swap=0.2, step=0.2, *, cube=False,
-                 skin=0.45, record_every=1, overlap_cutoff=None, all_pairs_below=32, state=None):
+                 skin=1.0, record_every=1, overlap_cutoff=None, all_pairs_below=32, state=None):
         if not isinstance(pot, TaperedIPL):
             raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
         self.pot = pot
@@ -356,35 +195,45 @@ class SwapMonteCarlo:
         _check_args(conf, pot, temperature, p_swap, step, skin, record_every)
         npart, d = conf.N, conf.d
         box = conf.box
-        verlet = npart > all_pairs_below and box >= 2.0 * (pot.r_cut + skin)
         max_disp = step * (math.sqrt(d) if cube else 1.0)
-        if verlet and not max_disp < skin:
+        if npart > all_pairs_below and not max_disp < skin:
             raise ValueError(f"step = {step!r} with skin = {skin!r}: the Verlet list needs skin > step "
                              f"(> step sqrt(d) for cube moves)")
+        # the list radius r_c + skin must stay below L / 2 (one image); shrink the skin if needed
+        skin = min(float(skin), 0.5 * box - pot.r_cut - 1e-9 * box)
+        verlet = npart > all_pairs_below and skin > 1.5 * max_disp
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.rng = np.random.Generator(np.random.PCG64(ss))
         pos = np.array(conf.positions, dtype=np.float64)
         cutoff = 0.3 * float(np.mean(conf.diameters)) if overlap_cutoff is None else float(overlap_cutoff)
-        if verlet:
-            start, idx = _csr_from_pairs(*neighbour_pairs(pos, box, pot.r_cut + skin)[:2], npart)
-        else:
-            start, idx = _all_pairs_csr(npart)
+        dia = np.array(conf.diameters, dtype=np.float64)
+        lists = self._lists(pos, dia, box, verlet, skin)
         e0 = float(energy_forces_arrays(pos, conf.diameters, box, pot)[0])
         self.state = SwapMCState(
-            positions=pos, unwrapped=pos.copy(), diameters=np.array(conf.diameters, dtype=np.float64), box=box,
+            positions=pos, unwrapped=pos.copy(), diameters=dia, box=box,
             temperature=float(temperature), p_swap=float(p_swap), step=float(step), cube=bool(cube),
             skin=float(skin), verlet=bool(verlet), record_every=int(record_every), pot_params=tuple(pot.params),
             seed=ss.entropy if not isinstance(seed, np.random.SeedSequence) else (ss.entropy, ss.spawn_key),
-            rng_state=self.rng.bit_generator.state, uref=pos.copy(), nbr_start=start, nbr_idx=idx,
+            rng_state=self.rng.bit_generator.state, uref=pos.copy(), **lists,
             initial_unwrapped=pos.copy(), energy_buf=np.array([e0, abs(e0), 0.0]),
             overlap=OverlapAccumulator(cutoff))
         self._record()
 
     # -- bookkeeping ---------------------------------------------------------------------------
+    def _lists(self, pos, dia, box, verlet, skin):
+        npart = pos.shape[0]
+        if verlet:
+            ii, jj, _ = neighbour_pairs(pos, box, self.pot.r_cut + skin)
+        else:
+            ii, jj = _all_pairs(npart)
+        n, rc, m_code = self.pot.params
+        start, idx, mirror, pr2, pe = _build_cache(ii, jj, pos, dia, box, npart, n, _half_n(n), rc, m_code)
+        return dict(nbr_start=start, nbr_idx=idx, nbr_mirror=mirror, nbr_r2=pr2, nbr_phi=pe)
+
     def _rebuild(self):
         s = self.state
-        ii, jj, _ = neighbour_pairs(s.positions, s.box, self.pot.r_cut + s.skin)
-        s.nbr_start, s.nbr_idx = _csr_from_pairs(ii, jj, s.positions.shape[0])
+        for name, value in self._lists(s.positions, s.diameters, s.box, True, s.skin).items():
+            setattr(s, name, value)
         s.uref = s.unwrapped.copy()
         s.energy_buf[2] = 0.0
         s.n_rebuilds += 1
@@ -410,6 +259,16 @@ class SwapMonteCarlo:
         s.q_initial.append(q0)
         s.msd_initial.append(m0)
 
+    def tau_sweeps(self) -> float:
+        """Current decorrelation time estimate (sweeps; nan if Q has not fallen below 1/e)."""
+        lag, q, _ = self.state.overlap.curves()
+        return estimate_tau(lag * self.state.record_every, q)
+
+    def acceptance(self):
+        """(move, swap) acceptance rates so far (nan where no trial of that kind was made)."""
+        c = self.state.counters
+        return (float(c[1] / c[0]) if c[0] else float("nan"), float(c[3] / c[2]) if c[2] else float("nan"))
+
     @property
     def energy(self) -> float:
         """Current total energy (incremental bookkeeping)."""
@@ -430,7 +289,7 @@ class SwapMonteCarlo:
         npart, d = s.positions.shape
         k = trials_per_row(d)
         n, rc, m_code = self.pot.params
-        half_n = int(n) // 2 if (float(n).is_integer() and int(n) % 2 == 0) else 0
+        half_n = _half_n(n)
         beta = 1.0 / s.temperature
         max_chunk_sweeps = max(1, max_chunk_trials // npart)
         done = 0
@@ -441,7 +300,7 @@ class SwapMonteCarlo:
             t = 0
             while True:
                 t, status = _mc_kernel(s.positions, s.unwrapped, s.diameters, s.box, s.nbr_start, s.nbr_idx,
-                                       s.uref, s.verlet, s.skin, rand, t, beta, s.p_swap, s.step,
+                                       s.nbr_mirror, s.nbr_r2, s.nbr_phi, s.uref, s.verlet, s.skin, rand, t, beta, s.p_swap, s.step,
                                        s.cube, n, half_n, rc, m_code, s.counters, s.energy_buf)
                 if status == 0:
                     break
@@ -478,7 +337,7 @@ class SwapMonteCarlo:
 
 
 def swap_monte_carlo(conf: Configuration, pot: TaperedIPL, temperature: float, sweeps: int, seed,
-                     p_swap: float = 0.2, step: float = 0.2, *, cube: bool = False, skin: float = 0.45,
+                     p_swap: float = 0.2, step: float = 0.2, *, cube: bool = False, skin: float = 1.0,
                      record_every: int = 1, overlap_cutoff=None, state: SwapMCState | None = None,
                      callback=None) -> SwapMCResult:
     """Swap Monte Carlo at temperature T for ``sweeps`` sweeps (SPEC §3 step 2, §6).

@@ -10,7 +10,6 @@ Every file is written atomically with provenance key-value metadata (:mod:`glass
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pyarrow.parquet as pq
 
 from .exponents import alpha_ghet, s_ghet
 from .provenance import atomic_path, provenance
+from .study import Point, batch_seed
 
 __all__ = ["COLUMNS", "EXTRA_COLUMNS", "POINT_COLUMNS", "write_table", "read_table", "read_provenance",
            "conform", "aggregate", "write_tables"]
@@ -160,7 +160,7 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
     Raises:
         ValueError: when a partial spectrum (``modes.k``) does not reach the fit window in some sample.
     """
-    from .observables import level_ratio_windows, goe_tilde_cdf  # noqa: F401  (helper M)
+    from .observables import level_ratio_windows
 
     samples = _concat(batch_dirs, "samples")
     modes = _concat(batch_dirs, "modes")
@@ -171,37 +171,49 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
     exps, scans, levels, lhists = [], [], [], []
     frac = float(fit["omega_c_fraction"])
     nboot = int(fit["n_bootstrap"])
-    for ip, (key, smp) in enumerate(samples.groupby(_KEY, sort=True, dropna=False)):
+    for key, smp in samples.groupby(_KEY, sort=True, dropna=False):
         point = dict(zip(_KEY, key))
-        rng_seed = np.random.SeedSequence([int(seed), ip]).generate_state(1)[0]
+        # bootstrap stream of this point: from the base seed and the point's path, so adding other
+        # points to the study leaves this point's intervals unchanged
+        ppath = Point(int(point["d"]), int(point["N"]), float(point["T_p"]), float(point["taper"]),
+                      str(point["potential"])).path
+        rng_seed = batch_seed(int(seed), "bootstrap/" + ppath, 0)
         conv = smp[smp["converged"].astype(bool)]
+        # protocol rule (independent of the measured values): saddles (negative modes) are left out
+        stable = conv[conv["n_negative"] == 0]
         pmodes = modes.merge(pd.DataFrame([point]), on=_KEY)
-        pmodes = pmodes[pmodes["sample"].isin(conv["sample"])]
         nz = dict(zip(conv["sample"], conv["n_zero_modes"]))
         omegas, spectra, zeros, full = [], [], [], True
         dof = int(point["d"]) * int(point["N"])
-        for s, grp in pmodes.groupby("sample", sort=True):
+        for s, grp in pmodes[pmodes["sample"].isin(conv["sample"])].groupby("sample", sort=True):
             grp = grp.sort_values("rank")
             spectra.append(grp["omega2"].to_numpy())
             zeros.append(int(nz[s]))
             full &= len(grp) == dof
-            w = grp["omega"].to_numpy()[int(nz[s]):]
-            omegas.append(w[w > 0])
-        omega0 = float(conv["omega0"].mean()) if len(conv) else float("nan")
+            if s in set(stable["sample"]):
+                w = grp["omega"].to_numpy()
+                omegas.append(w[w > 0])  # zero modes have omega = 0, negative ones nan
+        # ensemble w_0 = 2 pi sqrt(<G> / rho) / L from the mean modulus (single small samples may
+        # have G < 0, where their own omega0 is undefined)
+        g_mean = float(stable["shear_modulus"].mean()) if len(stable) else float("nan")
+        box = float(point["N"]) ** (1.0 / float(point["d"]))
+        omega0 = 2 * math.pi * math.sqrt(g_mean) / box if g_mean > 0 else float("nan")
         omega_c = frac * omega0
-        if not full:
-            short = [i for i, w in enumerate(omegas) if w.size and w.max() < omega_c]
-            if short:
-                raise ValueError(
-                    f"modes.k too small for point {point}: in {len(short)} sample(s) the highest computed "
-                    f"mode lies below the fit edge omega_c = {omega_c:.4g}; increase modes.k or use 'all'")
+        reach = min((float(np.max(w)) for w in omegas if w.size), default=float("nan"))
+        if not full and omegas and not reach > omega_c:
+            raise ValueError(
+                f"modes.k too small for point {point}: in some sample the highest computed mode "
+                f"({reach:.4g}) lies below the fit edge omega_c = {omega_c:.4g}; raise modes.complete_to "
+                f"or modes.k, or use k: all")
         m = float(point["taper"])
-        row = {**point, "n_samples": len(conv), "omega_c": omega_c, "s_ghet": s_ghet(m),
+        row = {**point, "n_samples": len(omegas), "omega_c": omega_c, "s_ghet": s_ghet(m),
                "alpha_ghet": alpha_ghet(m)}
         if omegas and np.isfinite(omega_c):
             r = _fit_s(omegas, omega_c, int(rng_seed), nboot)
             row.update(n_modes_fit=int(r.n_modes), s_hat=r.s_hat, s_lo=r.s_lo, s_hi=r.s_hi)
             for f in fit["scan_fractions"]:
+                if not full and not reach > float(f) * omega0:
+                    continue  # partial spectra: the scan stops where completeness ends
                 rs = _fit_s(omegas, float(f) * omega0, int(rng_seed), nboot)
                 scans.append({**point, "quantity": "s", "fraction": float(f), "edge": float(f) * omega0,
                               "n_fit": int(rs.n_modes), "hat": rs.s_hat, "lo": rs.s_lo, "hi": rs.s_hi})
@@ -255,13 +267,3 @@ def write_tables(tables: dict, outdir, meta: dict) -> list:
         write_table(df, path, name, meta)
         paths.append(path)
     return paths
-
-
-def infer_json(text: str) -> dict:
-    """Parse a JSON option of the CLI (ValueError naming the text)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"expected a JSON object, got {text!r}: {err}") from None
-
-

@@ -8,7 +8,7 @@ rule aggregate:
         modes=expand("{b}/modes.parquet", b=batch_dirs()),
         stresses=expand("{b}/stress_hist.parquet", b=batch_dirs()),
     output:
-        tables=expand(f"{RES}/tables/{{t}}.parquet", t=TABLES + EXTRA_TABLES),
+        tables=expand(f"{RES}/tables/{{t}}.parquet", t=ALL_TABLES),
     conda:
         "../../envs/glassvib.yaml"
     log:
@@ -23,6 +23,6 @@ rule aggregate:
         config_hash=section_hash(CFG, "fit", "seed", "modes"),
         outdir=lambda wc, output: os.path.dirname(output.tables[0]),
     shell:
-        "glassvib aggregate --batch-dirs {params.batch_dirs} --fit '{params.fit}' --level-window {params.window} "
+        GLASSVIB + " aggregate --batch-dirs {params.batch_dirs} --fit '{params.fit}' --level-window {params.window} "
         "--seed {params.seed} --config-hash {params.config_hash} --output-dir {params.outdir} "
         "> {log} 2>&1"

@@ -18,13 +18,14 @@ rule analyze:
     params:
         k=CFG["modes"]["k"],
         delta=CFG["modes"]["delta"],
-        window=CFG["modes"]["level_window"],
-        config_hash=section_hash(CFG, "modes"),
+        complete_to=CFG["modes"]["complete_to"],
+        config_hash=section_hash({"modes": {k: CFG["modes"][k] for k in ("k", "delta", "complete_to")}},
+                                 "modes"),
         outdir=lambda wc, output: os.path.dirname(output.samples),
     threads: CFG["threads"]["analyze"]
     resources:
         mem_mb=lambda wc: 1000 + (point_of(wc).d * point_of(wc).N) ** 2 * 8 * 4 // 1_000_000,
     shell:
-        BLAS + "glassvib analyze --input {input.inherent} --k {params.k} --delta {params.delta} "
-        "--level-window {params.window} --config-hash {params.config_hash} --threads {threads} "
+        BLAS + GLASSVIB + " analyze --input {input.inherent} --k {params.k} --delta {params.delta} "
+        "--complete-to {params.complete_to} --config-hash {params.config_hash} --threads {threads} "
         "--output-dir {params.outdir} > {log} 2>&1"

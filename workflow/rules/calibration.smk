@@ -1,12 +1,12 @@
-# Swap-MC calibration (not part of the default target): energy, acceptance and decorrelation time
-# against temperature, used to choose T_p values and mc.spacing_sweeps.
-# Run with:  snakemake --cores 2 calibration
+# Swap-MC calibration scan (not part of the default target): e_IS(T_p), acceptance, decorrelation
+# time with and without swaps, onset and arrest temperatures; used to choose the T_p values of a
+# study and mc.spacing_sweeps.   Run with:  snakemake --cores 2 calibration
 
 
 rule calibration:
     output:
-        table=f"{RES}/calibration/calibration.parquet",
-        figure=report(f"{RES}/calibration/calibration.png", caption="../report/calibration.rst",
+        table=f"{RES}/tables/calibration.parquet",
+        figure=report(f"{RES}/figures/calibration.png", caption="../report/calibration.rst",
                       category="Calibration"),
     conda:
         "../../envs/glassvib.yaml"
@@ -15,16 +15,10 @@ rule calibration:
     benchmark:
         f"{RES}/benchmarks/calibration.tsv"
     params:
-        d=CFG["calibration"]["d"],
-        N=CFG["calibration"]["N"],
-        taper=CFG["calibration"]["taper"],
-        temperatures=" ".join(str(t) for t in CFG["calibration"]["temperatures"]),
-        sweeps=CFG["calibration"]["sweeps"],
+        cal=json.dumps(CFG["calibration"], default=str),
         seed=CFG["seed"],
-        outdir=lambda wc, output: os.path.dirname(output.table),
-        config_hash=section_hash(CFG, "calibration", "seed"),
+        results=lambda wc, output: os.path.dirname(os.path.dirname(output.table)),
     threads: CFG["threads"]["sample"]
     shell:
-        BLAS + "glassvib calibrate --d {params.d} --N {params.N} --T-p inf --taper {params.taper} "
-        "--temperatures {params.temperatures} --sweeps {params.sweeps} --seed {params.seed} "
-        "--config-hash {params.config_hash} --threads {threads} --output-dir {params.outdir} > {log} 2>&1"
+        BLAS + GLASSVIB + " calibrate --settings '{params.cal}' --seed {params.seed} --threads {threads} "
+        "--results-dir {params.results} > {log} 2>&1"

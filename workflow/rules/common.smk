@@ -4,9 +4,12 @@
 # section or adding a sweep point never invalidates finished batches of other points).
 import json
 import os
+import shlex
 import sys
 
-from glassvib.study import ConfigError, Point, load_study, section_hash
+# the repository's own source first, so that the workflow runs even where glassvib is not installed
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from glassvib.study import ConfigError, Point, load_study, section_hash  # noqa: E402
 
 try:
     STUDY = load_study(config)
@@ -50,9 +53,29 @@ def batch_dirs():
 
 TABLES = ["samples", "modes", "stress_hist", "exponents", "level_ratios"]
 EXTRA_TABLES = ["exponent_scan", "level_ratio_hist"]
+ALL_TABLES = TABLES + EXTRA_TABLES
 FIGURES = ["cumulative_dos_s3", "cumulative_dos_s4", "stress_distribution", "level_ratios",
            "exponents", "participation"]
+
+# How rules call the glassvib CLI: with the interpreter that runs Snakemake (robust against a
+# missing console-script directory on PATH), or, under `--sdm conda`, with the environment's python
+# and this repository's src/ on PYTHONPATH (envs/glassvib.yaml installs the dependencies only).
+def _uses_conda():
+    try:
+        methods = workflow.deployment_settings.deployment_method
+    except AttributeError:
+        return False
+    return any(getattr(m, "name", str(m)).upper() == "CONDA" for m in methods)
+
+
+if _uses_conda():
+    GLASSVIB = f"PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))} python -m glassvib.cli"
+else:
+    GLASSVIB = f"{shlex.quote(sys.executable)} -m glassvib.cli"
 
 # Prefix for every shell command: BLAS/OpenMP/numba threads = the job's `threads:`.
 BLAS = ("OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
         "NUMBA_NUM_THREADS={threads} ")
+
+# the figures job: matplotlib without a display
+FIGURES_CMD = f"MPLBACKEND=Agg {GLASSVIB} figures"

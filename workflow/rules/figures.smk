@@ -3,7 +3,7 @@
 
 rule figures:
     input:
-        tables=expand(f"{RES}/tables/{{t}}.parquet", t=TABLES + EXTRA_TABLES),
+        tables=expand(f"{RES}/tables/{{t}}.parquet", t=ALL_TABLES),
     output:
         png=[report(f"{RES}/figures/{f}.png", caption=f"../report/{f}.rst", category="Figures")
              for f in FIGURES],
@@ -16,5 +16,5 @@ rule figures:
         tables=lambda wc, input: os.path.dirname(input.tables[0]),
         outdir=lambda wc, output: os.path.dirname(output.png[0]),
     shell:
-        "MPLBACKEND=Agg glassvib figures --tables {params.tables} --output-dir {params.outdir} "
+        FIGURES_CMD + " --tables {params.tables} --output-dir {params.outdir} "
         "> {log} 2>&1"

@@ -20,6 +20,6 @@ rule quench:
     resources:
         mem_mb=lambda wc: 1000 + point_of(wc).N // 10,
     shell:
-        BLAS + "glassvib quench --input {input.parents} --tol {params.tol} "
+        BLAS + GLASSVIB + " quench --input {input.parents} --tol {params.tol} "
         "--max-iter {params.max_iter} --config-hash {params.config_hash} --threads {threads} "
         "--output {output.inherent} > {log} 2>&1"

@@ -22,7 +22,7 @@ rule sample:
     resources:
         mem_mb=lambda wc: 1000 + point_of(wc).N // 10,
     shell:
-        BLAS + "glassvib sample --point {wildcards.point} "
+        BLAS + GLASSVIB + " sample --point {wildcards.point} "
         "--n-samples {params.n} --first-sample {params.first} --seed {params.seed} --mc '{params.mc}' "
         "--checkpoint {params.checkpoint} --config-hash {params.config_hash} "
         "--threads {threads} --output {output.parents} > {log} 2>&1"

@@ -1,0 +1,135 @@
+"""Benchmark of sampling and quenching (issue 3): swap MC trial rate and quench time, with same-run baselines.
+
+Prints, for each (d, N):
+  * swap MC at a low parent temperature (after a short relaxation at that T): trials per second,
+    the pair evaluations per second this implies (list entries visited per trial), the mean number
+    of neighbours inside r_c and in the Verlet list, acceptances; the baseline is the same kernel
+    with an all-pairs list (O(N) per trial), measured in the same run;
+  * quench of random configurations (T_p = inf) to max|F| < 1e-10 with ``glassvib.quench`` (FIRE),
+    median wall time, against scipy L-BFGS-B driven by our own forces (same pair list), which
+    usually stalls above the tolerance: its time and final max|F| are printed.
+
+Usage: python bench/bench_sampling.py [--quick] [--temperature 0.3] [--only 3:1000]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import numpy as np
+import scipy.optimize
+
+import glassvib as gv
+from glassvib.minimize import PairList, energy_forces_pairs, quench
+from glassvib.swap_mc import SwapMonteCarlo
+
+SYSTEMS = [(3, 1000), (2, 100), (2, 1000), (4, 10000)]
+
+
+def neighbour_counts(conf, pot, skin):
+    from glassvib.neighbours import neighbour_pairs
+    n_c = 2 * len(neighbour_pairs(conf.positions, conf.box, pot.r_cut)[0]) / conf.N
+    n_l = 2 * len(neighbour_pairs(conf.positions, conf.box, pot.r_cut + skin)[0]) / conf.N if skin > 0 else conf.N - 1
+    return n_c, n_l
+
+
+def bench_mc(d, n, temperature, relax_sweeps, timed_trials, seed=0):
+    pot = gv.TaperedIPL(taper=2)
+    conf = quench(gv.random_configuration(d, n, seed), pot, tol=1e-3).configuration
+    mc = SwapMonteCarlo(conf, pot, temperature, seed, record_every=10 ** 9)
+    mc.run(relax_sweeps)
+    sweeps = max(1, timed_trials // n)
+    c0 = mc.state.counters.copy()
+    r0 = mc.state.n_rebuilds
+    t = time.perf_counter()
+    mc.run(sweeps)
+    dt = time.perf_counter() - t
+    c = mc.state.counters - c0
+    trials = int(c[0] + c[2])
+    rate = trials / dt
+    skin = mc.state.skin if mc.state.verlet else 0.0
+    n_c, n_l = neighbour_counts(mc.configuration, pot, skin)
+    # entries visited: a move scans the list of i once; a swap scans the lists of i and j
+    visits = (c[0] * n_l + c[2] * 2 * n_l) / trials
+    out = {"rate": rate, "pairs_per_s": rate * visits, "n_c": n_c, "n_list": n_l, "skin": skin,
+           "acc_move": c[1] / c[0], "acc_swap": c[3] / c[2], "rebuilds_per_sweep": (mc.state.n_rebuilds - r0) / sweeps,
+           "e": mc.energy / n}
+    # baseline: identical kernel with the all-pairs list (never rebuilt, O(N) per trial)
+    base = SwapMonteCarlo(mc.configuration, pot, temperature, seed + 1, record_every=10 ** 9,
+                          all_pairs_below=10 ** 9)
+    bsweeps = max(1, min(sweeps, (timed_trials // 20) // n))
+    base.run(1)
+    t = time.perf_counter()
+    base.run(bsweeps)
+    out["baseline_rate"] = bsweeps * n / (time.perf_counter() - t)
+    return out
+
+
+def scipy_lbfgs(conf, pot, tol, max_iter):
+    x0 = np.array(conf.positions)
+    pairs = PairList(x0, conf.box, pot, 0.3)
+
+    def fun(z):
+        e, f = energy_forces_pairs(z.reshape(x0.shape), conf.diameters, pairs)
+        return e, -f.ravel()
+
+    t = time.perf_counter()
+    res = scipy.optimize.minimize(fun, x0.ravel(), jac=True, method="L-BFGS-B",
+                                  options={"maxiter": max_iter, "maxfun": 2 * max_iter, "gtol": tol, "ftol": 0.0})
+    dt = time.perf_counter() - t
+    _, f = energy_forces_pairs(res.x.reshape(x0.shape), conf.diameters, pairs)
+    return dt, float(np.abs(f).max()), int(res.nit)
+
+
+def bench_quench(d, n, repeats, lbfgs_repeats, max_iter):
+    pot = gv.TaperedIPL(taper=2)
+    times, iters, ok, fmax = [], [], 0, []
+    for s in range(repeats):
+        r = quench(gv.random_configuration(d, n, 100 + s), pot)
+        times.append(r.wall_time)
+        iters.append(r.n_iter)
+        ok += int(r.success)
+        fmax.append(r.max_force)
+    lb = [scipy_lbfgs(gv.random_configuration(d, n, 100 + s), pot, 1e-10, max_iter) for s in range(lbfgs_repeats)]
+    return {"median_s": statistics.median(times), "iters": statistics.median(iters), "converged": f"{ok}/{repeats}",
+            "max_force": max(fmax), "lbfgs_median_s": statistics.median(t for t, _, _ in lb),
+            "lbfgs_max_force": max(f for _, f, _ in lb), "lbfgs_iters": statistics.median(i for _, _, i in lb)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--temperature", type=float, default=0.3, help="low parent temperature for the MC rate")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
+    ap.add_argument("--only", default=None, help="comma list of d:N, e.g. 3:1000")
+    args = ap.parse_args(argv)
+    systems = SYSTEMS if args.only is None else [tuple(int(v) for v in s.split(":")) for s in args.only.split(",")]
+    # compile outside the timings
+    bench_mc(2, 100, 1.0, 2, 1000)
+    quench(gv.random_configuration(2, 64, 0), gv.TaperedIPL(taper=2))
+    print(f"# swap MC at T_p = {args.temperature} (taper m = 2, p_swap = 0.2, step = 0.2), after relaxation")
+    print(f"{'d':>2} {'N':>6} {'trials/s':>10} {'pair-evals/s':>13} {'n(r<rc)':>8} {'n(list)':>8} {'skin':>5} "
+          f"{'acc_move':>8} {'acc_swap':>8} {'rebuild/sw':>10} {'all-pairs trials/s':>18} {'ratio':>6}")
+    for d, n in systems:
+        big = n * d > 20000
+        relax = 50 if (args.quick or big) else max(200, 2_000_000 // n)
+        m = bench_mc(d, n, args.temperature, relax, 200_000 if (args.quick or big) else 2_000_000)
+        print(f"{d:>2} {n:>6} {m['rate']:>10.3g} {m['pairs_per_s']:>13.3g} {m['n_c']:>8.1f} {m['n_list']:>8.1f} "
+              f"{m['skin']:>5.2f} {m['acc_move']:>8.3f} {m['acc_swap']:>8.3f} {m['rebuilds_per_sweep']:>10.3f} "
+              f"{m['baseline_rate']:>18.3g} {m['rate'] / m['baseline_rate']:>6.1f}", flush=True)
+    print("\n# quench of random configurations (T_p = inf) to max|F| < 1e-10; scipy L-BFGS-B on our forces, same list")
+    print(f"{'d':>2} {'N':>6} {'quench median s':>15} {'iters':>7} {'conv':>6} {'max|F|':>9} "
+          f"{'L-BFGS s':>9} {'L-BFGS max|F|':>13} {'L-BFGS it':>9} {'speed-up':>8}")
+    for d, n in systems:
+        big = n * d > 20000
+        reps = 1 if (args.quick or big) else 5
+        lreps = 1 if (args.quick or big) else 3
+        q = bench_quench(d, n, reps, lreps, 20000 if big else 100000)
+        print(f"{d:>2} {n:>6} {q['median_s']:>15.3g} {q['iters']:>7.0f} {q['converged']:>6} {q['max_force']:>9.2g} "
+              f"{q['lbfgs_median_s']:>9.3g} {q['lbfgs_max_force']:>13.2g} {q['lbfgs_iters']:>9.0f} "
+              f"{q['lbfgs_median_s'] / q['median_s']:>8.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Per-sample analysis of an inherent structure (SPEC §3 steps 5-6) and the ensemble reductions
+that give one row of SPEC §7 exponents.parquet and the rows of level_ratios.parquet.
+
+``analyze_inherent_structure`` is the single entry point the workflow calls per sample; it returns
+a :class:`SampleAnalysis` of arrays and numbers (no I/O). ``ensemble_exponents`` and
+``ensemble_level_ratios`` pool a list of them. The GHET predictions are attached as separate
+columns and never enter an estimator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .configuration import Configuration
+from .elasticity import omega0 as omega0_of, shear_moduli
+from .exponents import alpha_ghet, fit_exponent, fit_stress_exponent_hist, s_ghet
+from .modes import count_modes, full_spectrum, modes_below, zero_tolerance
+from .observables import level_ratio_windows, participation_ratio
+from .potential import TaperedIPL
+from .stresses import STRESS_LOG10_EDGES, StressHistogram, stress_histograms
+from .system import energy, hessian, pressure
+
+__all__ = ["SampleAnalysis", "analyze_inherent_structure", "ensemble_exponents",
+           "ensemble_level_ratios", "OMEGA_C_FRACTION", "COMPLETENESS_MARGIN", "SIGMA_C"]
+
+#: default fit edge omega_c = OMEGA_C_FRACTION * omega_0 (below the lowest transverse phonon).
+OMEGA_C_FRACTION = 0.75
+#: modes are computed up to COMPLETENESS_MARGIN * omega_c so that ensemble edges and window scans
+#: slightly above a sample's own omega_c are still complete.
+COMPLETENESS_MARGIN = 1.3
+#: default upper edge of the small-stress window (0, SIGMA_C] for alpha.
+SIGMA_C = 1e-8
+
+
+@dataclass(frozen=True)
+class SampleAnalysis:
+    """Everything SPEC §7 needs from one inherent structure.
+
+    Attributes:
+        N, d, box: system. e_is: energy per particle. pressure: virial pressure.
+        eigenvalues: (k,) lowest eigenvalues lambda = omega^2 of H(delta), ascending, zero modes
+            included (rank = index). omegas: (k,) sqrt(lambda), 0 for zero modes, nan for negative.
+        participation: (k,) participation ratios. is_zero: (k,) bool zero-mode flags.
+        n_zero_modes, n_extra_zero, n_negative: mode counts (SPEC §3.5).
+        complete: every mode below ``lambda_upper`` was found. lambda_upper: that edge.
+        shear_modulus: athermal G (true Hessian, delta = 0). omega0: 2 pi sqrt(G/rho)/L.
+        omega_c: fit edge used for completeness (OMEGA_C_FRACTION * omega0 unless given).
+        stress: :class:`StressHistogram` on fixed log10 bins.
+        level_windows: dict window -> r~ values of this sample (only with full_spectrum).
+        spectrum: (dN,) all eigenvalues (only with full_spectrum), else None.
+        delta: the Hessian parameter used for the modes.
+    """
+
+    N: int
+    d: int
+    box: float
+    e_is: float
+    pressure: float
+    eigenvalues: np.ndarray
+    omegas: np.ndarray
+    participation: np.ndarray
+    is_zero: np.ndarray
+    n_zero_modes: int
+    n_extra_zero: int
+    n_negative: int
+    complete: bool
+    lambda_upper: float
+    shear_modulus: float
+    omega0: float
+    omega_c: float
+    stress: StressHistogram
+    delta: float = 0.0
+    level_windows: dict = field(default_factory=dict)
+    spectrum: np.ndarray | None = None
+
+    @property
+    def vibrational_omegas(self) -> np.ndarray:
+        """Frequencies of the non-zero, non-negative modes (input to :func:`fit_exponent`)."""
+        keep = (~self.is_zero) & (self.eigenvalues > 0)
+        return self.omegas[keep]
+
+
+def _omegas(lam, is_zero):
+    with np.errstate(invalid="ignore"):
+        w = np.sqrt(lam)
+    w = np.where(is_zero, 0.0, w)
+    return np.where(lam < 0, np.where(is_zero, 0.0, np.nan), w)
+
+
+def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega_c=None, delta=0.0,
+                               full_spectrum=False, stress_bins=None, omega_c_fraction=OMEGA_C_FRACTION,
+                               completeness_margin=COMPLETENESS_MARGIN, level_window=50,
+                               zero_rtol=1e-9, method="auto") -> SampleAnalysis:
+    """Modes, counts, shear modulus, omega_0, pressure and stress histograms of one inherent structure.
+
+    Args:
+        conf: the inherent structure (quenched configuration).
+        pot: the potential.
+        k: initial number of lowest eigenpairs; grown until complete (SPEC §3.5).
+        omega_c: fit edge; None means ``omega_c_fraction * omega0`` of this sample.
+        delta: Hessian parameter of SPEC §3.4 used for the modes (G always uses delta = 0).
+        full_spectrum: also compute all eigenvalues (dense) and the level-ratio windows.
+        stress_bins: log10 bin edges (default :data:`glassvib.stresses.STRESS_LOG10_EDGES`).
+        omega_c_fraction: see ``omega_c``.
+        completeness_margin: modes are found up to ``completeness_margin * omega_c``.
+        level_window: levels per level-ratio window.
+        zero_rtol: relative zero-mode tolerance (see :func:`glassvib.modes.zero_tolerance`).
+        method: eigen-solver route for :func:`glassvib.modes.lowest_modes`.
+
+    Returns:
+        :class:`SampleAnalysis`.
+    """
+    if not 0.0 <= float(delta) <= 1.0:
+        raise ValueError(f"delta = {delta}, expected 0 <= delta <= 1")
+    H0 = hessian(conf, pot)
+    H = H0 if float(delta) == 0.0 else hessian(conf, pot, delta=float(delta))
+    sm = shear_moduli(conf, pot, H=H0)
+    w0 = omega0_of(sm.G, conf.density, conf.box)
+    if omega_c is None:
+        omega_c = omega_c_fraction * w0 if np.isfinite(w0) else math.nan
+    upper = (completeness_margin * omega_c) ** 2 if np.isfinite(omega_c) else 0.0
+    res = modes_below(H, upper, k=k, method=method)
+    tol = zero_tolerance(H, zero_rtol)
+    counts = count_modes(res.eigenvalues, conf.d, tol)
+    lam = res.eigenvalues
+    is_zero = np.abs(lam) <= tol
+    level = {}
+    spectrum = None
+    if full_spectrum:
+        spectrum = full_spectrum_values(H)
+        n_zero = int(np.sum(np.abs(spectrum) <= tol))
+        level = {name: w.ratios for name, w in
+                 level_ratio_windows([spectrum], width=level_window, n_zero=n_zero).items()}
+    return SampleAnalysis(
+        N=conf.N, d=conf.d, box=conf.box, e_is=energy(conf, pot) / conf.N, pressure=pressure(conf, pot),
+        eigenvalues=lam, omegas=_omegas(lam, is_zero), participation=participation_ratio(res.eigenvectors, conf.d),
+        is_zero=is_zero, n_zero_modes=counts.n_zero_modes, n_extra_zero=counts.n_extra_zero,
+        n_negative=counts.n_negative, complete=res.complete, lambda_upper=upper,
+        shear_modulus=sm.G, omega0=w0, omega_c=float(omega_c),
+        stress=stress_histograms(conf, pot, STRESS_LOG10_EDGES if stress_bins is None else stress_bins),
+        delta=float(delta), level_windows=level, spectrum=spectrum)
+
+
+def full_spectrum_values(H):
+    """All eigenvalues of H, ascending (dense LAPACK)."""
+    return full_spectrum(H, eigenvectors=False)
+
+
+def ensemble_exponents(samples, taper, omega_c=None, omega_c_fraction=OMEGA_C_FRACTION, sigma_c=SIGMA_C,
+                       component="sigma", seed=0, n_boot=2000):
+    """One row of SPEC §7 exponents.parquet from the analyses of an ensemble's samples.
+
+    Samples with negative eigenvalues or incomplete modes are left out of the s fit and counted in
+    ``n_excluded`` (a protocol rule, independent of the measured values). The default omega_c is
+    ``omega_c_fraction`` times the ensemble mean of omega_0. alpha is the binned maximum-likelihood
+    fit of P(sigma) ~ sigma^alpha on (0, sigma_c] (counts below the lowest bin included).
+
+    Args:
+        samples: list of :class:`SampleAnalysis`.
+        taper: taper order m (float, inf allowed) for the prediction columns only.
+        omega_c: fit edge (None: see above).
+        sigma_c: upper edge of the stress window.
+        component: stress component name for alpha ("sigma" or an off-diagonal one such as "xy").
+        seed, n_boot: bootstrap stream and size.
+
+    Returns:
+        dict with n_samples, n_excluded, n_modes_fit, omega_c, s_hat, s_lo, s_hi, s_ghet, alpha_hat,
+        alpha_lo, alpha_hi, alpha_ghet, sigma_c, n_stress_fit.
+    """
+    samples = list(samples)
+    if not samples:
+        raise ValueError("samples is empty")
+    good = [s for s in samples if s.complete and s.n_negative == 0]
+    w0 = np.array([s.omega0 for s in good], dtype=np.float64)
+    if omega_c is None:
+        omega_c = omega_c_fraction * float(np.nanmean(w0)) if w0.size and np.isfinite(w0).any() else math.nan
+    row = {"n_samples": len(samples), "n_excluded": len(samples) - len(good), "omega_c": float(omega_c)}
+    if good and np.isfinite(omega_c):
+        upper_ok = all(s.eigenvalues[-1] > omega_c ** 2 or s.eigenvalues.size == s.N * s.d for s in good)
+        fit = fit_exponent([s.vibrational_omegas for s in good], omega_c, seed=seed, n_boot=n_boot)
+        row.update(n_modes_fit=fit.n_modes, s_hat=fit.s_hat, s_lo=fit.s_lo, s_hi=fit.s_hi,
+                   complete_at_omega_c=bool(upper_ok))
+    else:
+        row.update(n_modes_fit=0, s_hat=math.nan, s_lo=math.nan, s_hi=math.nan, complete_at_omega_c=False)
+    counts = np.stack([s.stress.counts[component] for s in samples])
+    below = np.array([s.stress.below[component] for s in samples])
+    afit = fit_stress_exponent_hist(counts, samples[0].stress.log10_edges, sigma_c, below=below,
+                                    seed=seed, n_boot=min(n_boot, 500))
+    row.update(alpha_hat=afit.s_hat, alpha_lo=afit.s_lo, alpha_hi=afit.s_hi, sigma_c=afit.omega_c,
+               n_stress_fit=afit.n_modes)
+    m = float(taper)
+    row.update(s_ghet=s_ghet(m), alpha_ghet=alpha_ghet(m))
+    return row
+
+
+def ensemble_level_ratios(samples):
+    """Rows of SPEC §7 level_ratios.parquet (window, n, r_mean, ks_goe, ks_poisson) pooled over
+    samples analysed with ``full_spectrum=True``."""
+    from .observables import LEVEL_WINDOWS, goe_tilde_cdf, poisson_tilde_cdf
+    import scipy.stats
+
+    rows = []
+    for name in LEVEL_WINDOWS:
+        parts = [s.level_windows[name] for s in samples if name in s.level_windows]
+        rt = np.concatenate(parts) if parts else np.empty(0)
+        rt = rt[np.isfinite(rt)]
+        if rt.size:
+            rows.append({"window": name, "n": int(rt.size), "r_mean": float(rt.mean()),
+                         "ks_goe": float(scipy.stats.kstest(rt, goe_tilde_cdf).statistic),
+                         "ks_poisson": float(scipy.stats.kstest(rt, poisson_tilde_cdf).statistic)})
+        else:
+            rows.append({"window": name, "n": 0, "r_mean": math.nan, "ks_goe": math.nan,
+                         "ks_poisson": math.nan})
+    return rows

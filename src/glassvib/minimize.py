@@ -1,0 +1,490 @@
+"""Minimization to the inherent structure (SPEC §3 step 3): FIRE (numba), L-BFGS (scipy), Newton polish.
+
+Contract: :func:`quench` takes a configuration to a local energy minimum with max |force| < ``tol``
+(default 1e-10) and returns a scipy-style :class:`QuenchResult`; a run that does not reach ``tol``
+has ``success = False`` and is returned, never dropped. Forces come from a Verlet pair list
+(r_c + skin) that is rebuilt when any particle has moved more than skin / 2 since the last build.
+The last digits are obtained by Newton steps on the sparse Hessian (:func:`glassvib.system.hessian`),
+because first-order methods crawl (FIRE) or stall (L-BFGS, around 1e-6) near the tolerance.
+
+FIRE follows Bitzek et al., PRL 97, 170201 (2006) with the semi-implicit Euler update of
+Guenole et al., Comput. Mater. Sci. 175, 109584 (2020) and a cap ``max_move`` on the largest
+displacement component per step (random starts have forces ~1e16); with ``downhill=True`` a step
+that raises the energy by more than 1e-12 |E| (round-off) is undone and treated like an uphill
+power (velocities zeroed, dt halved), so the energy sequence never increases beyond round-off.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .configuration import Configuration
+from .neighbours import check_box, neighbour_pairs
+from .potential import M_INF, TaperedIPL, pair_derivs
+from .system import hessian_arrays
+
+__all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs", "PairList"]
+
+
+# --------------------------------------------------------------------------------------------------
+# energy and forces on a Verlet pair list
+# --------------------------------------------------------------------------------------------------
+
+@numba.njit(cache=True, inline="always")
+def _phi_dphi_over_r(r2, aij, n, half_n, rc, rc2, m_code):
+    """(phi, phi'(r) / r) from r^2; integer powers without sqrt for even n and a polynomial taper."""
+    if r2 >= rc2:
+        return 0.0, 0.0
+    if half_n > 0 and m_code != M_INF:
+        x2 = r2 / rc2
+        s = aij * aij / rc2
+        inv = 1.0 / x2
+        w = 1.0 - x2
+        sp_ = 1.0
+        ip = 1.0
+        for _ in range(half_n):
+            sp_ *= s
+            ip *= inv
+        wm1 = 1.0
+        for _ in range(m_code - 1):
+            wm1 *= w
+        wm = wm1 * w
+        f = ip - 1.0
+        # d phi / d x2, and phi'(r) / r = 2 / rc2 * d phi / d x2
+        dphidx2 = sp_ * (-half_n * ip * inv * wm - f * m_code * wm1)
+        return sp_ * f * wm, 2.0 * dphidx2 / rc2
+    r = math.sqrt(r2)
+    phi, dphi, _ = pair_derivs(r, aij, n, rc, m_code)
+    return phi, dphi / r
+
+
+@numba.njit(cache=True)
+def _energy_forces(x, dia, box, ii, jj, n, half_n, rc, m_code, f):
+    """Total energy; forces written into f (N, d). x may be unwrapped (minimum image on the fly)."""
+    npart, d = x.shape
+    rc2 = rc * rc
+    for k in range(npart):
+        for a in range(d):
+            f[k, a] = 0.0
+    e = 0.0
+    dr = np.empty(d)
+    inv_box = 1.0 / box
+    for p in range(ii.shape[0]):
+        i = ii[p]
+        j = jj[p]
+        r2 = 0.0
+        for a in range(d):
+            dx = x[j, a] - x[i, a]
+            dx -= box * math.floor(dx * inv_box + 0.5)
+            dr[a] = dx
+            r2 += dx * dx
+        if r2 < rc2:
+            phi, c = _phi_dphi_over_r(r2, 0.5 * (dia[i] + dia[j]), n, half_n, rc, rc2, m_code)
+            e += phi
+            for a in range(d):
+                fa = c * dr[a]
+                f[i, a] += fa
+                f[j, a] -= fa
+    return e
+
+
+@numba.njit(cache=True)
+def _max_disp2(x, xref):
+    m = 0.0
+    for k in range(x.shape[0]):
+        s = 0.0
+        for a in range(x.shape[1]):
+            dx = x[k, a] - xref[k, a]
+            s += dx * dx
+        if s > m:
+            m = s
+    return m
+
+
+@numba.njit(cache=True)
+def _max_abs(f):
+    m = 0.0
+    for v in f.ravel():
+        if v != v:
+            return v
+        if abs(v) > m:
+            m = abs(v)
+    return m
+
+
+class PairList:
+    """Verlet pair list of radius r_c + skin around reference positions; refreshed on demand.
+
+    In a box smaller than 2 (r_c + skin) the list holds all N (N - 1) / 2 pairs (the minimum image
+    is exact for L >= 2 r_c) and never needs a rebuild.
+    """
+
+    def __init__(self, x, box, pot: TaperedIPL, skin: float = 0.3):
+        self.box = float(box)
+        self.pot = pot
+        self.skin = float(skin)
+        self.radius = pot.r_cut + self.skin
+        self.all_pairs = self.box < 2.0 * self.radius
+        self.n_builds = 0
+        self.build(x)
+
+    def build(self, x):
+        if self.all_pairs:
+            self.ii, self.jj = (a.astype(np.int64) for a in np.triu_indices(len(x), k=1))
+            self.xref = np.array(x, dtype=np.float64, copy=True)
+            self.n_builds += 1
+            return
+        xw = np.mod(x, self.box)
+        xw[xw >= self.box] = 0.0
+        self.ii, self.jj, _ = neighbour_pairs(xw, self.box, self.radius)
+        self.xref = np.array(x, dtype=np.float64, copy=True)
+        self.n_builds += 1
+
+    def update(self, x):
+        """Rebuild if some particle moved more than skin / 2 since the last build."""
+        if not self.all_pairs and _max_disp2(x, self.xref) > 0.25 * self.skin * self.skin:
+            self.build(x)
+
+
+def _half_n(pot):
+    n = pot.n
+    return int(n) // 2 if (float(n).is_integer() and int(n) % 2 == 0) else 0
+
+
+def energy_forces_pairs(x, diameters, pairs: PairList):
+    """(E, F (N, d)) at positions x (possibly unwrapped) using (and refreshing) a :class:`PairList`."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    pairs.update(x)
+    f = np.empty_like(x)
+    n, rc, m = pairs.pot.params
+    e = _energy_forces(x, diameters, pairs.box, pairs.ii, pairs.jj, n, _half_n(pairs.pot), rc, m, f)
+    return e, f
+
+
+# --------------------------------------------------------------------------------------------------
+# FIRE
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FireParams:
+    """FIRE parameters (Bitzek 2006 defaults; dt in units of sqrt(m a^2 / epsilon))."""
+
+    dt: float = 0.005
+    dt_max: float = 0.05
+    dt_min: float = 1e-6
+    n_min: int = 5
+    f_inc: float = 1.1
+    f_dec: float = 0.5
+    alpha0: float = 0.1
+    f_alpha: float = 0.99
+    max_move: float = 0.1
+    downhill: bool = True
+
+    def array(self):
+        return np.array([self.dt, self.dt_max, self.dt_min, self.n_min, self.f_inc, self.f_dec, self.alpha0,
+                         self.f_alpha, self.max_move, 1.0 if self.downhill else 0.0])
+
+
+@numba.njit(cache=True)
+def _fire_step(x, v, f, e, x_old, e_old, st, prm):
+    """One FIRE update given the energy e and forces f at x (all arrays modified in place).
+
+    st = [dt, alpha, n_positive, e_old_valid, trust]; prm = FireParams.array(). ``trust`` caps the
+    largest displacement component of a step (<= max_move); it is halved whenever a step is undone
+    and grows by f_inc per accepted step. Returns True when the step was undone (energy rose with
+    ``downhill``): the caller must re-evaluate forces at x.
+    """
+    dt, alpha, npos = st[0], st[1], st[2]
+    dt_max, dt_min, n_min, f_inc, f_dec, alpha0, f_alpha, max_move, downhill = (
+        prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8], prm[9])
+    if downhill > 0.0 and st[3] > 0.0 and e > e_old[0] + 1e-12 * abs(e_old[0]):
+        # undo the last step: back to the lower energy, stop, shrink dt
+        for k in range(x.size):
+            x.flat[k] = x_old.flat[k]
+            v.flat[k] = 0.0
+        st[0] = max(dt * f_dec, dt_min)
+        st[1] = alpha0
+        st[2] = 0.0
+        st[3] = 0.0
+        st[4] *= 0.5
+        return True
+    power = 0.0
+    for k in range(x.size):
+        power += f.flat[k] * v.flat[k]
+    if power > 0.0:
+        npos += 1.0
+        if npos > n_min:
+            dt = min(dt * f_inc, dt_max)
+            alpha *= f_alpha
+    else:
+        npos = 0.0
+        dt = max(dt * f_dec, dt_min)
+        alpha = alpha0
+        for k in range(x.size):
+            v.flat[k] = 0.0
+    # semi-implicit Euler with velocity mixing
+    vn2 = 0.0
+    fn2 = 0.0
+    for k in range(x.size):
+        v.flat[k] += dt * f.flat[k]
+        vn2 += v.flat[k] * v.flat[k]
+        fn2 += f.flat[k] * f.flat[k]
+    mix = alpha * math.sqrt(vn2 / fn2) if fn2 > 0.0 else 0.0
+    vmax = 0.0
+    for k in range(x.size):
+        v.flat[k] = (1.0 - alpha) * v.flat[k] + mix * f.flat[k]
+        if abs(v.flat[k]) > vmax:
+            vmax = abs(v.flat[k])
+    trust = min(st[4] * f_inc, max_move)
+    scale = 1.0
+    if vmax * dt > trust:
+        scale = trust / (vmax * dt)
+    for k in range(x.size):
+        x_old.flat[k] = x.flat[k]
+    e_old[0] = e
+    for k in range(x.size):
+        x.flat[k] += scale * dt * v.flat[k]
+    st[0], st[1], st[2], st[3], st[4] = dt, alpha, npos, 1.0, trust
+    return False
+
+
+@numba.njit(cache=True)
+def _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, ii, jj, xref, half_skin2, n, half_n, rc, m_code, tol,
+                max_iter, it0, f):
+    """FIRE on the pair potential until max|F| < tol, max_iter, or a list rebuild is needed.
+
+    Returns (iterations done so far, status, energy): status 0 converged, 1 rebuild, 2 max_iter,
+    3 non-finite energy.
+    f holds the forces at x on return.
+    """
+    it = it0
+    while True:
+        e = _energy_forces(x, dia, box, ii, jj, n, half_n, rc, m_code, f)
+        if not math.isfinite(e):
+            return it, 3, e
+        if _max_abs(f) < tol:
+            return it, 0, e
+        if it >= max_iter:
+            return it, 2, e
+        _fire_step(x, v, f, e, x_old, e_old, st, prm)
+        it += 1
+        if _max_disp2(x, xref) > half_skin2:
+            return it, 1, e
+
+
+def fire(fun, x0, tol=1e-10, max_iter=100_000, params: FireParams = FireParams(), callback=None):
+    """Generic FIRE minimizer driven by ``fun(x) -> (energy, gradient)`` (same numba update as :func:`quench`).
+
+    Returns:
+        ``scipy.optimize.OptimizeResult`` with x, fun, nit, success, message, max_force,
+        ``energies`` (energy of every iterate, in order; trial points undone by the downhill check
+        are not iterates) and ``n_undone``.
+    """
+    x = np.array(x0, dtype=np.float64, copy=True)
+    v = np.zeros_like(x)
+    x_old = x.copy()
+    e_old = np.zeros(1)
+    st = np.array([params.dt, params.alpha0, 0.0, 0.0, params.max_move])
+    prm = params.array()
+    energies = []
+    it = 0
+    n_undone = 0
+    undone = False
+    while True:
+        e, g = fun(x)
+        f = -np.asarray(g, dtype=np.float64).reshape(x.shape)
+        if undone:  # back at the previous iterate: its energy must be the one recorded
+            n_undone += 1
+        else:
+            energies.append(float(e))
+        if callback is not None:
+            callback(x, e)
+        fmax = float(np.max(np.abs(f)))
+        if fmax < tol or it >= max_iter:
+            break
+        undone = _fire_step(x, v, f, float(e), x_old, e_old, st, prm)
+        if undone:
+            energies.pop()  # the rejected trial point is not an iterate
+        it += 1
+    return scipy.optimize.OptimizeResult(x=x, fun=float(e), nit=it, success=fmax < tol, max_force=fmax,
+                                         message="converged" if fmax < tol else "max_iter reached",
+                                         energies=np.array(energies), n_undone=n_undone)
+
+
+# --------------------------------------------------------------------------------------------------
+# quench
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class QuenchResult:
+    """Outcome of :func:`quench` (scipy style).
+
+    Attributes:
+        configuration: the inherent structure (positions wrapped).
+        success: max_force < tol.  message: what happened.
+        n_iter: first-order iterations (FIRE steps or L-BFGS iterations). n_newton: Newton steps.
+        n_eval: force evaluations. energy: final total energy. max_force: final max |F_i^alpha|.
+        method: the method used. wall_time: seconds.
+    """
+
+    configuration: Configuration
+    success: bool
+    message: str
+    n_iter: int
+    n_newton: int
+    n_eval: int
+    energy: float
+    max_force: float
+    method: str
+    wall_time: float
+
+
+def _fire_quench(x, dia, box, pot, tol, max_iter, skin, params):
+    pairs = PairList(x, box, pot, skin)
+    n, rc, m = pot.params
+    hn = _half_n(pot)
+    v = np.zeros_like(x)
+    x_old = x.copy()
+    e_old = np.zeros(1)
+    st = np.array([params.dt, params.alpha0, 0.0, 0.0, params.max_move])
+    prm = params.array()
+    f = np.empty_like(x)
+    it = 0
+    half_skin2 = math.inf if pairs.all_pairs else 0.25 * pairs.skin ** 2
+    while True:
+        it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, pairs.ii, pairs.jj, pairs.xref,
+                                    half_skin2, n, hn, rc, m, tol, max_iter, it, f)
+        if status != 1:
+            break
+        pairs.build(x)
+    return x, e, f, it, it + pairs.n_builds, status == 0
+
+
+def _lbfgs_quench(x, dia, box, pot, tol, max_iter, skin):
+    pairs = PairList(x, box, pot, skin)
+    shape = x.shape
+    neval = [0]
+
+    def fun(z):
+        neval[0] += 1
+        e, f = energy_forces_pairs(z.reshape(shape), dia, pairs)
+        return e, -f.ravel()
+
+    res = scipy.optimize.minimize(fun, x.ravel(), jac=True, method="L-BFGS-B",
+                                  options={"maxiter": max_iter, "maxfun": 2 * max_iter, "gtol": tol,
+                                           "ftol": 0.0, "maxcor": 20})
+    x = res.x.reshape(shape)
+    e, f = energy_forces_pairs(x, dia, pairs)
+    return x, e, f, int(res.nit), neval[0] + 1, bool(np.max(np.abs(f)) < tol)
+
+
+def _newton_polish(x, dia, box, pot, tol, max_steps, skin):
+    """Newton steps dx = H^+ F on the sparse Hessian (particle 0 pinned to remove translations)."""
+    pairs = PairList(x, box, pot, skin)
+    e, f = energy_forces_pairs(x, dia, pairs)
+    fmax = float(np.max(np.abs(f)))
+    npart, d = x.shape
+    steps = 0
+    while fmax >= tol and steps < max_steps:
+        xw = np.mod(x, box)
+        h = hessian_arrays(xw, dia, box, pot)
+        hr = h[d:, d:].tocsc()
+        rhs = f.ravel()[d:]
+        try:
+            dx = spla.splu(hr, permc_spec="MMD_AT_PLUS_A").solve(rhs)
+            if not np.all(np.isfinite(dx)):
+                raise RuntimeError("singular")
+        except Exception:  # singular reduced Hessian (rattlers): minimum-residual solution
+            dx = spla.minres(h, f.ravel(), rtol=1e-14, maxiter=20 * npart * d)[0][d:]
+        step = np.concatenate([np.zeros(d), dx]).reshape(npart, d)
+        accepted = False
+        for lam in (1.0, 0.5, 0.25, 0.125):
+            xn = x + lam * step
+            en, fn = energy_forces_pairs(xn, dia, pairs)
+            fmn = float(np.max(np.abs(fn)))
+            if fmn < fmax and en <= e + 1e-12 * abs(e) + 1e-300:
+                x, e, f, fmax = xn, en, fn, fmn
+                accepted = True
+                break
+        steps += 1
+        if not accepted:
+            break
+    return x, e, f, steps
+
+
+def quench(conf: Configuration, pot: TaperedIPL, tol: float = 1e-10, method: str = "fire", *,
+           max_iter: int = 200_000, max_newton: int = 8, skin: float = 0.3,
+           fire_params: FireParams = FireParams()) -> QuenchResult:
+    """Minimize the energy to the inherent structure, max |F| < tol (SPEC §3 step 3).
+
+    ``method="fire"`` (default): numba FIRE straight to ``tol`` (it keeps converging linearly down
+    to round-off, ~1e-13 here); Newton steps on the sparse Hessian only as a rescue if FIRE hits
+    ``max_iter``. ``method="lbfgs"``: scipy L-BFGS-B on the same forces, which typically stalls
+    around 1e-6 to 1e-9, then Newton steps (sparse LU of the Hessian with particle 0 pinned to remove
+    the translations), then FIRE if Newton stalls as well.
+
+    Args:
+        conf: starting configuration (e.g. a random one for T_p = inf, or a swap MC sample).
+        pot: pair potential.
+        tol: convergence threshold on max_i,alpha |F_i^alpha| (default 1e-10).
+        method: "fire" or "lbfgs".
+        max_iter: cap on first-order iterations (each method).
+        max_newton: cap on Newton steps.
+        skin: Verlet skin of the pair list.
+        fire_params: FIRE parameters.
+
+    Returns:
+        :class:`QuenchResult`; ``success`` is False (and ``message`` says why) when tol was not reached.
+    """
+    if not isinstance(conf, Configuration):
+        raise ValueError(f"conf must be a glassvib.Configuration, got {type(conf).__name__}")
+    if not isinstance(pot, TaperedIPL):
+        raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
+    if not (isinstance(tol, (int, float, np.floating)) and tol > 0 and math.isfinite(tol)):
+        raise ValueError(f"tol = {tol!r}, expected a positive finite number")
+    if method not in ("fire", "lbfgs"):
+        raise ValueError(f"method = {method!r}, expected 'fire' or 'lbfgs'")
+    check_box(conf.box, pot.r_cut)
+    t0 = time.perf_counter()
+    x = np.array(conf.positions, dtype=np.float64)
+    dia = np.ascontiguousarray(conf.diameters, dtype=np.float64)
+    box = conf.box
+    stages = []
+    if method == "fire":
+        x, e, f, n_iter, n_eval, _ = _fire_quench(x, dia, box, pot, tol, max_iter, skin, fire_params)
+        stages.append("fire")
+    else:
+        x, e, f, n_iter, n_eval, _ = _lbfgs_quench(x, dia, box, pot, tol, max_iter, skin)
+        stages.append("lbfgs")
+    fmax = float(np.max(np.abs(f)))
+    n_newton = 0
+    if math.isfinite(e + fmax) and not fmax < tol and fmax < 1e-2:
+        x, e, f, k = _newton_polish(x, dia, box, pot, tol, max_newton, skin)
+        n_newton += k
+        n_eval += k
+        fmax = float(np.max(np.abs(f)))
+        stages.append("newton")
+    if math.isfinite(e + fmax) and not fmax < tol and method == "lbfgs":
+        x, e, f, it, ne, _ = _fire_quench(x, dia, box, pot, tol, max_iter, skin, fire_params)
+        n_iter += it
+        n_eval += ne
+        fmax = float(np.max(np.abs(f)))
+        stages.append("fire")
+    success = fmax < tol and math.isfinite(e)
+    path = "+".join(stages)
+    if not math.isfinite(e + fmax):
+        msg = f"failed ({path}): non-finite energy or force (E = {e}, max|F| = {fmax})"
+    elif success:
+        msg = f"converged ({path}): max|F| = {fmax:.3g} < {tol:.3g}"
+    else:
+        msg = f"not converged ({path}): max|F| = {fmax:.3g} >= tol {tol:.3g} after {n_iter} iterations"
+    return QuenchResult(configuration=Configuration(x, dia, box), success=bool(success), message=msg,
+                        n_iter=int(n_iter), n_newton=int(n_newton), n_eval=int(n_eval), energy=float(e),
+                        max_force=fmax, method=method, wall_time=time.perf_counter() - t0)

@@ -1,0 +1,132 @@
+"""Minimization: FIRE on a quadratic bowl, forces on the Verlet pair list, quenched glasses are true minima."""
+import math
+
+import numpy as np
+import pytest
+
+import glassvib as gv
+from glassvib.minimize import FireParams, PairList, energy_forces_pairs, fire, quench
+from conftest import jittered_configuration, small_configuration
+
+
+def _bowl(seed, n=60):
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    k = np.geomspace(1e-2, 1e2, n)          # condition number 1e4
+    a = q @ np.diag(k) @ q.T
+    x_min = rng.standard_normal(n)
+
+    def fun(x):
+        y = x - x_min
+        return 0.5 * y @ a @ y, a @ y
+
+    return fun, x_min
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fire_energy_never_increases_on_a_quadratic_bowl(seed):
+    fun, x_min = _bowl(seed)
+    res = fire(fun, np.zeros_like(x_min), tol=1e-10, max_iter=50_000)
+    assert res.success, res.message
+    e = res.energies
+    # round-off allowance of the downhill check: 1e-12 |E|
+    assert np.all(np.diff(e) <= 1e-12 * np.abs(e[:-1])), np.max(np.diff(e))
+    assert e[-1] < 1e-16 * e[0]
+    np.testing.assert_allclose(res.x, x_min, atol=1e-7)
+
+
+def test_fire_without_downhill_check_still_converges():
+    fun, x_min = _bowl(3)
+    res = fire(fun, np.zeros_like(x_min), tol=1e-10, max_iter=50_000, params=FireParams(downhill=False))
+    assert res.success
+    np.testing.assert_allclose(res.x, x_min, atol=1e-7)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, math.inf])
+def test_pair_list_forces_equal_system_forces(dim, m):
+    """Two routes: Verlet-list kernel (integer powers, unwrapped x) vs glassvib.system."""
+    pot = gv.TaperedIPL(taper=m)
+    conf = small_configuration(dim, seed=7, jitter=0.3)
+    rng = np.random.default_rng(0)
+    x = conf.positions + conf.box * rng.integers(-2, 3, size=conf.positions.shape)  # unwrapped images
+    pairs = PairList(x, conf.box, pot, skin=0.3)
+    e, f = energy_forces_pairs(x, conf.diameters, pairs)
+    e_ref, f_ref = gv.energy_and_forces(conf, pot)
+    assert e == pytest.approx(e_ref, rel=1e-12)
+    np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-12 * np.abs(f_ref).max())
+    # moving every particle by less than skin / 2 keeps the list valid without a rebuild
+    builds = pairs.n_builds
+    dx = 0.14 * rng.uniform(-1, 1, size=x.shape) / math.sqrt(dim)
+    e2, f2 = energy_forces_pairs(x + dx, conf.diameters, pairs)
+    e2_ref, f2_ref = gv.energy_and_forces(conf.replace(positions=conf.positions + dx), pot)
+    assert e2 == pytest.approx(e2_ref, rel=1e-12)
+    np.testing.assert_allclose(f2, f2_ref, rtol=0, atol=1e-12 * np.abs(f2_ref).max())
+    if not pairs.all_pairs:
+        assert pairs.n_builds == builds
+
+
+def _check_minimum(conf, pot, res, d):
+    assert res.success, res.message
+    f = gv.forces(res.configuration, pot)
+    assert np.abs(f).max() < 1e-10
+    assert res.max_force == pytest.approx(np.abs(f).max(), abs=1e-12)
+    assert res.energy == pytest.approx(gv.energy(res.configuration, pot), rel=1e-12)
+    assert res.energy < gv.energy(conf, pot)
+    lam = np.linalg.eigvalsh(gv.hessian(res.configuration, pot).toarray())
+    noise = 1e-9 * lam[-1]
+    assert lam[0] > -noise, f"negative eigenvalue {lam[0]:.3g} at a minimum"
+    n_zero = int(np.sum(np.abs(lam) < noise))
+    assert n_zero == d, f"{n_zero} zero modes, expected d = {d} translations"
+    assert lam[d] > 1e3 * noise  # the zero modes are well separated from the first vibration
+
+
+@pytest.mark.parametrize("method", ["fire", "lbfgs"])
+@pytest.mark.parametrize("m", [2, math.inf])
+@pytest.mark.parametrize("d", [2, 3])
+def test_quench_from_random_positions_reaches_a_true_minimum(d, m, method):
+    pot = gv.TaperedIPL(taper=m)
+    n = {2: 100, 3: 125}[d]
+    conf = gv.random_configuration(d, n, seed=10 + d)
+    res = quench(conf, pot, method=method)
+    _check_minimum(conf, pot, res, d)
+    if method == "lbfgs":
+        assert "lbfgs" in res.message
+
+
+def test_quench_of_a_quenched_glass_is_a_fixed_point():
+    pot = gv.TaperedIPL(taper=2)
+    first = quench(gv.random_configuration(2, 100, seed=1), pot)
+    again = quench(first.configuration, pot)
+    assert again.n_iter == 0 and again.success
+    np.testing.assert_array_equal(again.configuration.positions, first.configuration.positions)
+
+
+def test_newton_polish_from_a_loose_fire_quench():
+    """L-BFGS-like stall emulated by a loose FIRE tolerance: the Newton stage must finish the job."""
+    pot = gv.TaperedIPL(taper=2)
+    conf = jittered_configuration(3, 5, seed=3, jitter=0.3)
+    loose = quench(conf, pot, tol=1e-4)
+    from glassvib.minimize import _newton_polish
+    x, e, f, steps = _newton_polish(np.array(loose.configuration.positions), loose.configuration.diameters,
+                                    conf.box, pot, 1e-10, 8, 0.3)
+    assert np.abs(f).max() < 1e-10 and 1 <= steps <= 4  # quadratic convergence: a few steps
+    assert e <= loose.energy
+
+
+def test_unconverged_quench_is_flagged_not_dropped():
+    pot = gv.TaperedIPL(taper=2)
+    conf = gv.random_configuration(3, 125, seed=2)
+    res = quench(conf, pot, max_iter=20)
+    assert not res.success and "not converged" in res.message
+    assert res.max_force >= 1e-10 and res.configuration.N == 125
+
+
+def test_quench_rejects_bad_input():
+    pot = gv.TaperedIPL()
+    conf = jittered_configuration(2, 8, seed=1)
+    with pytest.raises(ValueError, match="tol"):
+        quench(conf, pot, tol=-1.0)
+    with pytest.raises(ValueError, match="method"):
+        quench(conf, pot, method="cg")
+    with pytest.raises(ValueError, match="conf"):
+        quench(conf.positions, pot)

@@ -1,0 +1,178 @@
+"""lowest_modes against dense LAPACK on glasses and crystals (stable and unstable), completeness
+loop, zero/negative mode counting (SPEC §3.5, §6)."""
+import functools
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse
+
+from glassvib.configuration import Configuration, random_configuration
+from glassvib.lattices import fcc_lattice, hypercubic_lattice
+from glassvib.modes import (available_backends, count_modes, full_spectrum, lowest_modes, modes_below,
+                            translation_vectors, zero_tolerance)
+from glassvib import modes as modes_mod
+from glassvib.potential import TaperedIPL
+from glassvib.system import energy_forces_arrays, hessian
+
+POT = TaperedIPL(n=12, r_cut=1.955, taper=2)
+
+
+@functools.lru_cache(maxsize=None)
+def quenched_glass(d, N, seed, taper=2):
+    """Energy minimum from random positions by scipy L-BFGS (max force ~1e-7; enough for spectra)."""
+    pot = TaperedIPL(taper=taper)
+    conf = random_configuration(d, N, seed)
+    dia, box = conf.diameters, conf.box
+
+    def fun(x):
+        e, f = energy_forces_arrays(np.mod(x.reshape(N, d), box), dia, box, pot)
+        return e, -f.reshape(-1)
+
+    res = scipy.optimize.minimize(fun, conf.positions.reshape(-1), jac=True, method="L-BFGS-B",
+                                  options={"maxiter": 50000, "gtol": 1e-9, "ftol": 0.0, "maxcor": 20})
+    return Configuration(res.x.reshape(N, d), dia, box)
+
+
+def dense_reference(H, k):
+    lam, vec = np.linalg.eigh(H.toarray())
+    return lam[:k], vec[:, :k], lam
+
+
+# every route of lowest_modes: dense LAPACK, block shift-invert on each factorization backend
+# available here (CHOLMOD only where scikit-sparse is installed), and the ARPACK reference route
+ROUTES = [("dense", None)] + [("shift-invert", b) for b in available_backends()] + [("arpack", None)]
+ROUTE_IDS = [m if b is None else f"{m}-{b}" for m, b in ROUTES]
+
+
+def check_against_dense(H, k, route):
+    method, backend = route if isinstance(route, tuple) else (route, None)
+    lam, vec = lowest_modes(H, k, method=method, backend=backend)
+    ref, _, all_lam = dense_reference(H, k)
+    scale = np.max(np.abs(all_lam))
+    assert lam.shape == (k,) and vec.shape == (H.shape[0], k)
+    assert np.all(np.diff(lam) >= 0), "eigenvalues must be ascending"
+    # tolerance: 1e-8 of the largest eigenvalue (issue 4)
+    np.testing.assert_allclose(lam, ref, rtol=0, atol=1e-8 * scale)
+    # eigenpair residuals and orthonormality (vectors in degenerate subspaces are not unique)
+    R = H @ vec - vec * lam
+    assert np.max(np.linalg.norm(R, axis=0)) < 1e-6 * scale
+    np.testing.assert_allclose(vec.T @ vec, np.eye(k), atol=1e-8)
+    return lam
+
+
+@pytest.mark.parametrize("route", ROUTES + [("auto", None)], ids=ROUTE_IDS + ["auto"])
+@pytest.mark.parametrize("d,N", [(2, 144), (3, 125)])
+def test_lowest_modes_glass(d, N, route):
+    H = hessian(quenched_glass(d, N, 7), POT)
+    lam = check_against_dense(H, 30, route)
+    assert np.sum(np.abs(lam) < zero_tolerance(H)) == d  # the d translations, nothing else
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_lowest_modes_stable_crystal(route):
+    conf = fcc_lattice(4)  # 256 particles, highly degenerate spectrum
+    H = hessian(conf, POT)
+    lam = check_against_dense(H, 40, route)
+    assert lam[3] > 0
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("d,cells", [(2, 12), (3, 6)])
+def test_lowest_modes_unstable_crystal(d, cells, route):
+    """Square / simple cubic lattices of a repulsive potential have negative eigenvalues: they
+    must come first, as they are, not ordered by magnitude."""
+    H = hessian(hypercubic_lattice(d, cells), POT)
+    lam = check_against_dense(H, 25, route)
+    assert lam[0] < -1e-3, "these crystals are unstable"
+
+
+@pytest.mark.parametrize("route", ROUTES[1:], ids=ROUTE_IDS[1:])
+def test_sparse_route_large_negative_shift(route):
+    """A matrix whose lowest eigenvalue is far below the first trial shift (needs shift lowering)."""
+    rng = np.random.default_rng(3)
+    n = 600
+    A = scipy.sparse.random(n, n, density=0.01, random_state=rng)
+    A = (A + A.T) * 10.0 + scipy.sparse.diags(rng.uniform(0.0, 1.0, n))
+    A = A.tocsr()
+    check_against_dense(A, 12, route)
+
+
+def test_auto_routes(monkeypatch):
+    """'auto': dense eigh for small matrices, shift-invert with a sparse backend above the thresholds."""
+    H = hessian(quenched_glass(2, 144, 7), POT)
+    calls = []
+    orig_dense, orig_si = modes_mod._dense_lowest, modes_mod._shift_invert_lowest
+    monkeypatch.setattr(modes_mod, "_dense_lowest", lambda *a, **k: calls.append("dense") or orig_dense(*a, **k))
+    monkeypatch.setattr(modes_mod, "_shift_invert_lowest",
+                        lambda H, k, backend, **kw: calls.append(backend) or orig_si(H, k, backend, **kw))
+    check_against_dense(H, 10, "auto")
+    monkeypatch.setattr(modes_mod, "DENSE_MAX_DOF", 100)
+    check_against_dense(H, 10, "auto")
+    check_against_dense(H, 100, "auto")  # k >= dN / 6: dense again
+    monkeypatch.setattr(modes_mod, "DENSE_FACTOR_MAX_DOF", 100)
+    check_against_dense(H, 10, "auto")
+    sparse = "cholmod" if "cholmod" in available_backends() else "superlu"
+    assert calls == ["dense", "dense", "dense", sparse]
+
+
+def test_modes_below_grows_k():
+    H = hessian(quenched_glass(2, 144, 7), POT)
+    _, _, all_lam = dense_reference(H, 1)
+    upper = all_lam[40] + 0.5 * (all_lam[41] - all_lam[40])  # 41 eigenvalues below the edge
+    res = modes_below(H, upper, k=5)
+    assert res.complete and res.n_solves > 1
+    assert res.eigenvalues[-1] > upper
+    np.testing.assert_allclose(res.eigenvalues[:41], all_lam[:41], atol=1e-8 * abs(all_lam).max())
+    capped = modes_below(H, upper, k=5, k_max=20)
+    assert not capped.complete and capped.k == 20
+
+
+def test_count_modes_glass_and_crystal():
+    H = hessian(quenched_glass(3, 125, 7), POT)
+    lam, vec = lowest_modes(H, 10)
+    c = count_modes(lam, 3, zero_tolerance(H), vec)
+    assert (c.n_zero_modes, c.n_extra_zero, c.n_negative) == (3, 0, 0)
+    np.testing.assert_allclose(c.translational_overlap, 1.0, atol=1e-8)
+    Hc = hessian(hypercubic_lattice(2, 12), POT)
+    lam, vec = lowest_modes(Hc, 30)
+    ref = np.linalg.eigvalsh(Hc.toarray())
+    c = count_modes(lam, 2, zero_tolerance(Hc), vec)
+    tol = zero_tolerance(Hc)
+    assert c.n_negative == int(np.sum(ref < -tol)) > 0
+    assert c.n_zero_modes == int(np.sum(np.abs(ref) <= tol)) >= 2
+
+
+def test_extra_zero_mode_is_counted():
+    """A particle with no neighbours (a rattler) adds d extra zero modes."""
+    H = scipy.sparse.block_diag([hessian(quenched_glass(2, 144, 7), POT), np.zeros((2, 2))], format="csr")
+    lam, vec = lowest_modes(H, 8, method="dense")
+    c = count_modes(lam, 2, zero_tolerance(H), vec)
+    assert c.n_zero_modes == 4 and c.n_extra_zero == 2
+    np.testing.assert_allclose(c.translational_overlap, 1.0, atol=1e-8)
+
+
+def test_translations_are_orthonormal():
+    T = translation_vectors(5, 3)
+    np.testing.assert_allclose(T.T @ T, np.eye(3), atol=1e-14)
+
+
+def test_full_spectrum_matches_numpy():
+    H = hessian(quenched_glass(2, 144, 7), POT)
+    np.testing.assert_allclose(full_spectrum(H), np.linalg.eigvalsh(H.toarray()), atol=1e-10)
+
+
+def test_lowest_modes_input_validation():
+    H = scipy.sparse.identity(10, format="csr")
+    with pytest.raises(ValueError, match="k = 0"):
+        lowest_modes(H, 0)
+    with pytest.raises(ValueError, match="k = 11"):
+        lowest_modes(H, 11)
+    with pytest.raises(ValueError, match="square"):
+        lowest_modes(scipy.sparse.random(4, 5, format="csr"), 2)
+    with pytest.raises(ValueError, match="method"):
+        lowest_modes(H, 2, method="magic")
+    with pytest.raises(ValueError, match="backend"):
+        lowest_modes(H, 2, method="shift-invert", backend="magic")
+    with pytest.raises(ValueError, match="integer"):
+        lowest_modes(H, 2.5)

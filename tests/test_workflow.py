@@ -1,0 +1,132 @@
+"""End to end: the tiny config through snakemake with the real physics (issue 5).
+
+One run is interrupted after its first finished batch and restarted; finished batches must not be
+redone, the tables and figures are opened and checked (tests/workflow_checks.py), adding a T_p
+must schedule only the new points, the HTML report must build, and `snakemake --lint` is clean.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workflow_checks import check_results
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+
+
+def _snakemake(args, workdir, timeout=600):
+    return subprocess.run(SNAKEMAKE + ["--directory", str(workdir)] + args, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _job_counts(dry_run_output: str) -> dict:
+    """rule -> job count from the 'Job stats' table of a dry run."""
+    counts = {}
+    block = dry_run_output.split("Job stats:")[-1]
+    for line in block.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tiny")
+    cfg = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
+    cfgfile = work / "config.yaml"
+    cfgfile.write_text(yaml.safe_dump(cfg))
+    args = ["--cores", "2", "--configfile", str(cfgfile)]
+    # 1) start, interrupt after the first batch has been analysed
+    proc = subprocess.Popen(SNAKEMAKE + ["--directory", str(work)] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    results = work / "results"
+    deadline = time.time() + 300
+    first = []
+    while time.time() < deadline and proc.poll() is None:
+        # interrupt once the first batch is fully analysed (its last output written)
+        first = sorted(results.glob("d*/N*/Tp*/m*/*/batch*/stress_hist.parquet"))
+        if first:
+            break
+        time.sleep(0.2)
+    interrupted = proc.poll() is None
+    if interrupted:
+        os.killpg(proc.pid, signal.SIGINT)
+    out1 = proc.communicate(timeout=120)[0]
+    assert first, f"no batch finished in the first run:\n{out1[-3000:]}"
+    # outputs of jobs killed by the interrupt are marked incomplete by snakemake (and rerun);
+    # every other output that exists belongs to a finished job and must survive the restart
+    inc = work / ".snakemake" / "incomplete"
+    incomplete = {(work / base64.urlsafe_b64decode(f.name).decode()).resolve()
+                  for f in inc.iterdir()} if inc.exists() else set()
+    outputs = list(results.glob("d*/N*/Tp*/m*/*/batch*/*.parquet")) + \
+        list(results.glob("d*/N*/Tp*/m*/*/batch*/*.npz"))
+    done = {p: p.stat().st_mtime_ns for p in outputs if p.resolve() not in incomplete
+            and not p.name.startswith((".", "mc_checkpoint"))}
+    # 2) restart and finish
+    t0 = time.time()
+    run2 = _snakemake(args, work)
+    wall = time.time() - t0
+    assert run2.returncode == 0, run2.stdout[-4000:] + run2.stderr[-4000:]
+    return {"work": work, "cfg": cfg, "cfgfile": cfgfile, "done": done, "interrupted": interrupted,
+            "log": run2.stderr, "wall": wall}
+
+
+def test_restart_keeps_finished_batches(tiny_run):
+    assert tiny_run["interrupted"], "the first run finished before it could be interrupted"
+    assert tiny_run["done"], "nothing was finished before the interrupt"
+    for path, mtime in tiny_run["done"].items():
+        assert path.exists() and path.stat().st_mtime_ns == mtime, f"{path} was redone after the restart"
+
+
+def test_tables_and_figures(tiny_run):
+    summary = check_results(tiny_run["work"] / "results", tiny_run["cfg"])
+    print(summary["exponents"].to_string())
+
+
+def test_nothing_to_redo_and_new_points_only(tiny_run):
+    work, cfg = tiny_run["work"], tiny_run["cfg"]
+    dry = _snakemake(["-n", "--cores", "2", "--configfile", str(tiny_run["cfgfile"])], work)
+    assert dry.returncode == 0
+    assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout + dry.stderr
+    more = yaml.safe_load(yaml.safe_dump(cfg))
+    more["sweeps"][0]["T_p"] = list(cfg["sweeps"][0]["T_p"]) + [0.8]
+    cfg2 = work / "config_more.yaml"
+    cfg2.write_text(yaml.safe_dump(more))
+    dry = _snakemake(["-n", "--cores", "2", "--configfile", str(cfg2)], work)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    counts = _job_counts(dry.stdout + dry.stderr)
+    block = cfg["sweeps"][0]
+    new_batches = len(block["taper"]) * -(-block["n_samples"] // block["samples_per_batch"])
+    assert counts.get("sample") == new_batches, counts
+    assert counts.get("quench") == new_batches and counts.get("analyze") == new_batches, counts
+    assert counts.get("aggregate") == 1 and counts.get("figures") == 1, counts
+
+
+def test_report_builds(tiny_run):
+    work = tiny_run["work"]
+    rep = _snakemake(["--report", "report.html", "--configfile", str(tiny_run["cfgfile"])], work)
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    html = (work / "report.html").read_bytes()
+    assert len(html) > 10_000
+    for fig in ("exponents.png", "level_ratios.png", "stress_distribution.png"):
+        assert fig.encode() in html, f"{fig} missing from the report"
+
+
+def test_lint_clean(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    lint = _snakemake(["--lint", "--configfile", str(tmp_path / "config.yaml")], tmp_path)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "Congratulations" in lint.stdout + lint.stderr
