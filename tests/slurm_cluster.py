@@ -378,11 +378,14 @@ class SlurmCluster:
         ctld = self._procs.get("slurmctld")
         if ctld is not None and ctld.poll() is None:
             # The cluster is private: every job in it is ours. Cancel leftovers, let them end.
-            self.run("scancel", "--full", f"--partition={self.partition}")
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and self.run(
-                    "squeue", "--noheader", "--states=RUNNING,COMPLETING,PENDING").stdout.strip():
-                time.sleep(0.5)
+            try:
+                self.run("scancel", "--full", f"--partition={self.partition}")
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and self.run(
+                        "squeue", "--noheader", "--states=RUNNING,COMPLETING,PENDING").stdout.strip():
+                    time.sleep(0.5)
+            except (subprocess.TimeoutExpired, OSError):
+                pass  # an unresponsive controller is stopped below all the same
         for name in ("slurmd", "slurmctld", "munged"):
             proc = self._procs.pop(name, None)
             if proc is None:
@@ -396,22 +399,22 @@ class SlurmCluster:
                     proc.wait(timeout=10)
         # Job step daemons (slurmstepd) detach from slurmd; any that appeared while we held the
         # lock with no other slurmd running are ours. Give them time to end, then stop them.
+        def new_stepds():
+            return [p for p, n in daemon_pids().items()
+                    if n == "slurmstepd" and p not in self._daemons_before]
+
         deadline = time.monotonic() + 15
-        while True:
-            left = {p: n for p, n in daemon_pids().items() if p not in self._daemons_before}
-            if not left or time.monotonic() > deadline:
-                break
+        while new_stepds() and time.monotonic() < deadline:
             time.sleep(0.3)
-        for pid, name in left.items():
-            if name == "slurmstepd":
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        time.sleep(0.5 if left else 0)
-        left = {p: n for p, n in daemon_pids().items() if p not in self._daemons_before}
+        for pid in new_stepds():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+        left = [p for p in [*self.pids.values(), *new_stepds()] if p in daemon_pids()]
         if left:
-            raise RuntimeError(f"daemons still running after stopping the test cluster: {left}")
+            raise RuntimeError(f"processes still running after stopping the test cluster: {left}")
 
     def run(self, *cmd: str, timeout: float = 30) -> subprocess.CompletedProcess:
         """Run a SLURM client command against this cluster."""

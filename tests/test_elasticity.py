@@ -69,6 +69,7 @@ def test_bravais_crystal_is_born_only(conf):
     res = shear_moduli(conf, POT)
     t = pair_terms(conf, POT)
     for p, (a, b) in enumerate(res.planes):
+        assert born_term(t, a, b) / conf.volume == pytest.approx(res.born[p], rel=1e-14)
         xi = affine_force_field(t, conf.N, a, b)
         assert np.max(np.abs(xi)) < 1e-10 * max(1.0, abs(res.born[p]))
         h = 1e-4

@@ -6,7 +6,7 @@ import pytest
 
 import glassvib as gv
 from glassvib.minimize import FireParams, PairList, energy_forces_pairs, fire, quench
-from conftest import jittered_configuration, small_configuration
+from conftest import jittered_configuration
 
 
 def _bowl(seed, n=60):
@@ -46,7 +46,7 @@ def test_fire_without_downhill_check_still_converges():
 def test_pair_list_forces_equal_system_forces(dim, m):
     """Two routes: Verlet-list kernel (integer powers, unwrapped x) vs glassvib.system."""
     pot = gv.TaperedIPL(taper=m)
-    conf = small_configuration(dim, seed=7, jitter=0.3)
+    conf = jittered_configuration(dim, {2: 10, 3: 6, 4: 4}[dim], seed=7, jitter=0.3)  # d < 4: Verlet list
     rng = np.random.default_rng(0)
     x = conf.positions + conf.box * rng.integers(-2, 3, size=conf.positions.shape)  # unwrapped images
     pairs = PairList(x, conf.box, pot, skin=0.3)
@@ -61,8 +61,8 @@ def test_pair_list_forces_equal_system_forces(dim, m):
     e2_ref, f2_ref = gv.energy_and_forces(conf.replace(positions=conf.positions + dx), pot)
     assert e2 == pytest.approx(e2_ref, rel=1e-12)
     np.testing.assert_allclose(f2, f2_ref, rtol=0, atol=1e-12 * np.abs(f2_ref).max())
-    if not pairs.all_pairs:
-        assert pairs.n_builds == builds
+    assert pairs.n_builds == builds
+    assert pairs.all_pairs == (dim == 4)
 
 
 def _check_minimum(conf, pot, res, d):

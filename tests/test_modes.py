@@ -106,14 +106,16 @@ def test_auto_routes(monkeypatch):
     monkeypatch.setattr(modes_mod, "_dense_lowest", lambda *a, **k: calls.append("dense") or orig_dense(*a, **k))
     monkeypatch.setattr(modes_mod, "_shift_invert_lowest",
                         lambda H, k, backend, **kw: calls.append(backend) or orig_si(H, k, backend, **kw))
-    check_against_dense(H, 10, "auto")
+    check_against_dense(H, 10, "auto")  # 288 rows: dense eigh
     monkeypatch.setattr(modes_mod, "DENSE_MAX_DOF", 100)
-    check_against_dense(H, 10, "auto")
-    check_against_dense(H, 100, "auto")  # k >= dN / 6: dense again
+    check_against_dense(H, 10, "auto")  # shift-invert: CHOLMOD if installed, else a dense factor
+    check_against_dense(H, 100, "auto")  # k >= dN / 6: dense eigh again
     monkeypatch.setattr(modes_mod, "DENSE_FACTOR_MAX_DOF", 100)
-    check_against_dense(H, 10, "auto")
-    sparse = "cholmod" if "cholmod" in available_backends() else "superlu"
-    assert calls == ["dense", "dense", "dense", sparse]
+    check_against_dense(H, 10, "auto")  # too big for a dense factor: CHOLMOD, else SuperLU
+    if "cholmod" in available_backends():
+        assert calls == ["dense", "cholmod", "dense", "cholmod"]
+    else:
+        assert calls == ["dense", "dense", "dense", "superlu"]
 
 
 def test_modes_below_grows_k():
@@ -176,3 +178,41 @@ def test_lowest_modes_input_validation():
         lowest_modes(H, 2, method="shift-invert", backend="magic")
     with pytest.raises(ValueError, match="integer"):
         lowest_modes(H, 2.5)
+
+
+# ---------------------------------------------------------------- per-sample analysis (analysis.py)
+def test_analyze_inherent_structure_consistency():
+    """The per-sample entry point: modes complete up to the edge, counts, omega = sqrt(lambda),
+    participation, G and omega_0 from elasticity, stress histogram totals, level-ratio windows;
+    the ensemble helpers produce the SPEC §7 columns with the predictions as separate columns."""
+    from glassvib.analysis import analyze_inherent_structure, ensemble_exponents, ensemble_level_ratios
+    from glassvib.elasticity import omega0, shear_modulus
+
+    conf = quenched_glass(2, 144, 7)
+    a = analyze_inherent_structure(conf, POT, k=10, full_spectrum=True)
+    ref = np.linalg.eigvalsh(hessian(conf, POT).toarray())
+    assert a.complete and a.eigenvalues[-1] > a.lambda_upper >= (a.omega_c * 1.3) ** 2 * (1 - 1e-12)
+    np.testing.assert_allclose(a.eigenvalues, ref[:a.eigenvalues.size], atol=1e-8 * ref[-1])
+    assert (a.n_zero_modes, a.n_extra_zero, a.n_negative) == (2, 0, 0)
+    assert np.all(a.omegas[a.is_zero] == 0) and np.allclose(a.omegas[~a.is_zero] ** 2, a.eigenvalues[~a.is_zero])
+    assert a.shear_modulus == pytest.approx(shear_modulus(conf, POT), rel=1e-12)
+    assert a.omega0 == pytest.approx(omega0(a.shear_modulus, conf.density, conf.box))
+    assert a.omega_c == pytest.approx(0.75 * a.omega0)
+    assert np.all((a.participation > 0) & (a.participation <= 1 + 1e-12))
+    assert a.stress.counts["sigma"].sum() + a.stress.below["sigma"] + a.stress.above["sigma"] == a.stress.n_pairs
+    np.testing.assert_allclose(a.spectrum, ref, atol=1e-10)
+    from glassvib.system import pair_terms
+    r = pair_terms(conf, POT).r
+    assert a.g2_edges[-1] == pytest.approx(POT.r_cut + 0.5)
+    assert a.g2_counts.sum() >= r.size and np.sum(a.g2_counts[a.g2_edges[1:] <= 1.95]) <= r.size
+    assert {k: v.size for k, v in a.level_windows.items()} == {"lowest": 48, "middle": 48, "highest": 48}
+    b = analyze_inherent_structure(quenched_glass(2, 144, 8), POT, k=10, full_spectrum=True)
+    row = ensemble_exponents([a, b], taper=2.0, n_boot=50)
+    assert row["n_samples"] == 2 and row["n_excluded"] == 0
+    assert row["s_ghet"] == 4.0 and row["alpha_ghet"] == -0.5
+    assert row["n_modes_fit"] == sum(np.sum(s.vibrational_omegas < row["omega_c"]) for s in (a, b))
+    rows = ensemble_level_ratios([a, b])
+    assert [r["window"] for r in rows] == ["lowest", "middle", "highest"] and rows[0]["n"] == 96
+    # delta = 1 removes the internal-stress term from the modes but not from G
+    c = analyze_inherent_structure(conf, POT, k=10, delta=1.0)
+    assert c.shear_modulus == a.shear_modulus and not np.allclose(c.eigenvalues[3:6], a.eigenvalues[3:6])

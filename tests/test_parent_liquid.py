@@ -143,3 +143,50 @@ def test_bad_arguments():
         draw_parent_samples(conf0, POT, 1.0, 1, seed=1, max_sweeps=-5)
     with pytest.raises(ValueError, match="temperature"):
         draw_parent_samples(conf0, POT, -1.0, 1, seed=1)
+
+
+# ---- calibration of the T_p scale (estimators on synthetic data, and a tiny end-to-end scan) ----
+
+def test_arrest_temperature_fit_recovers_a_power_law():
+    from glassvib.calibration import fit_arrest_temperature
+    rng = np.random.default_rng(0)
+    T = np.array([2.0, 1.4, 1.0, 0.8, 0.7, 0.6, 0.55])
+    tau = 30.0 * (T - 0.42) ** -2.3 * np.exp(0.02 * rng.standard_normal(T.size))
+    fit = fit_arrest_temperature(np.append(T, 0.5), np.append(tau, np.nan))  # nan = unresolved, ignored
+    assert fit["n_points"] == T.size
+    assert fit["T_d"] == pytest.approx(0.42, abs=0.03)
+    assert fit["gamma"] == pytest.approx(2.3, abs=0.3)
+    assert math.isnan(fit_arrest_temperature([1.0, 2.0], [5.0, 3.0])["T_d"])
+
+
+def test_onset_temperature_is_the_first_significant_drop():
+    from glassvib.calibration import onset_temperature
+    T = np.array([3.0, 2.0, 1.0, 0.7, 0.5])
+    e = np.array([1.500, 1.499, 1.497, 1.48, 1.45])
+    err = np.full(T.size, 0.002)
+    assert onset_temperature(T, e, err, 1.5, 0.001) == 0.7
+    assert math.isnan(onset_temperature(T, np.full(T.size, 1.5), err, 1.5, 0.001))
+    spike = e.copy()
+    spike[0] = 1.48  # one low point at high T is a fluctuation, not the onset
+    assert onset_temperature(T, spike, err, 1.5, 0.001) == 0.7
+
+
+def test_calibration_scan_writes_table_and_figure(tmp_path):
+    import pyarrow.parquet as pq
+
+    from glassvib.calibration import run_calibration
+    df, summary = run_calibration(str(tmp_path), d=2, N=64, tapers=(2,), temperatures=(1.5,), seed=1,
+                                  equilibration_sweeps=300, production_sweeps=200, n_samples=2, noswap_sweeps=200)
+    table = tmp_path / "tables" / "calibration.parquet"
+    assert table.exists() and (tmp_path / "figures" / "calibration.png").exists()
+    assert (tmp_path / "figures" / "calibration.pdf").exists()
+    back = pq.read_table(table)
+    assert b"glassvib.git_commit" in back.schema.metadata and b"glassvib.summary" in back.schema.metadata
+    back = back.to_pandas()
+    assert len(back) == 2 and set(back["T_p"]) == {1.5, math.inf}
+    assert {"e_is_mean", "e_is_err", "pressure_mean", "acc_move", "acc_swap", "tau_swap_sweeps",
+            "tau_noswap_sweeps", "equilibrated", "n_converged"} <= set(back.columns)
+    assert (back["n_converged"] == back["n_samples"]).all()
+    row = back[back["T_p"] == 1.5].iloc[0]
+    assert 0 < row["acc_move"] < 1 and row["e_is_mean"] < row["e_liquid_mean"]
+    assert "2.0" in summary

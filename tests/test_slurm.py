@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slurm_cluster import (CONF_MARKER, SYSTEM_CONF, SlurmCluster, _unavailable, daemon_pids, die_with_parent,
-                           slurm_cluster)  # noqa: F401
+from slurm_cluster import (CONF_MARKER, SYSTEM_CONF, SlurmCluster, _unavailable, daemon_pids,
+                           die_with_parent, slurm_cluster)  # noqa: F401
 from workflow_checks import check_results
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,7 +147,8 @@ def slurm_run(slurm_cluster, tmp_path_factory):  # noqa: F811
            "--configfile", str(cfgfile), "--profile", str(TEST_PROFILE),
            # test-only speed and evidence knobs (not profile settings): poll squeue after 1 s
            # instead of 40 s, and keep the SLURM log of every job, not just the failed ones.
-           "--slurm-init-seconds-before-status-checks", "1", "--slurm-keep-successful-logs"]
+           "--slurm-init-seconds-before-status-checks", "1", "--slurm-keep-successful-logs",
+           "--verbose"]  # --verbose: the log names the status command of every poll
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, env=slurm_cluster.env, cwd=work, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -165,7 +166,7 @@ def slurm_run(slurm_cluster, tmp_path_factory):  # noqa: F811
 
 
 @pytest.mark.slurm
-def test_jobs_went_through_slurm(slurm_run):
+def test_jobs_went_through_slurm(slurm_run, capsys):
     log, jobs = slurm_run["log"], slurm_run["jobs"]
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
     assert submitted, f"no 'submitted with SLURM jobid' line in the snakemake log:\n{log[-3000:]}"
@@ -174,6 +175,9 @@ def test_jobs_went_through_slurm(slurm_run):
     bad = {i: j["state"] for i, j in known.items() if j["state"] != "COMPLETED"}
     assert not bad, f"SLURM jobs not COMPLETED: {bad}"
     assert len({j["name"] for j in jobs}) == 1, "all jobs of one run carry the run's uuid as name"
+    # job states came from squeue (no accounting on this cluster): every poll says which command
+    polls = re.findall(r"Status query timing \(cycle\): command=(\w+)", log)
+    assert polls and set(polls) == {"squeue"}, f"status queries used {sorted(set(polls))}"
 
     # grouping: ceil(batches / group-components) batch jobs + one summary job
     real = _load(PROFILE)
@@ -194,9 +198,11 @@ def test_jobs_went_through_slurm(slurm_run):
     for p in slurm_logs:
         ran |= set(re.findall(r"^rule (\w+):", p.read_text(errors="replace"), flags=re.M))
     assert ran >= set(RULES), f"rules seen in SLURM job logs: {sorted(ran)}"
-    print(f"\nSLURM test: wall {slurm_run['wall']:.1f} s, {len(jobs)} SLURM jobs, ids "
-          f"{sorted(known, key=int)}, {n_batches} batches, {per_job} per job\n"
-          f"command: {' '.join(slurm_run['cmd'])}")
+    # Shown even under `pytest -q` (the closing note wants the wall time and the job ids).
+    line = (f"SLURM test: snakemake wall time {slurm_run['wall']:.1f} s, {len(jobs)} SLURM jobs "
+            f"(ids {', '.join(sorted(known, key=int))}) for {n_batches} batches, all COMPLETED")
+    with capsys.disabled():
+        print(f"\n{line}")
 
 
 @pytest.mark.slurm

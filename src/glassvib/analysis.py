@@ -18,7 +18,7 @@ from .configuration import Configuration
 from .elasticity import omega0 as omega0_of, shear_moduli
 from .exponents import alpha_ghet, fit_exponent, fit_stress_exponent_hist, s_ghet
 from .modes import count_modes, full_spectrum, modes_below, zero_tolerance
-from .observables import level_ratio_windows, participation_ratio
+from .observables import level_ratio_windows, pair_distribution, participation_ratio
 from .potential import TaperedIPL
 from .stresses import STRESS_LOG10_EDGES, StressHistogram, stress_histograms
 from .system import energy, hessian, pressure
@@ -33,6 +33,8 @@ OMEGA_C_FRACTION = 0.75
 COMPLETENESS_MARGIN = 1.3
 #: default upper edge of the small-stress window (0, SIGMA_C] for alpha.
 SIGMA_C = 1e-8
+#: bin width of the pair-distance histogram behind g2(r)
+G2_BIN_WIDTH = 0.01
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class SampleAnalysis:
         shear_modulus: athermal G (true Hessian, delta = 0). omega0: 2 pi sqrt(G/rho)/L.
         omega_c: fit edge used for completeness (OMEGA_C_FRACTION * omega0 unless given).
         stress: :class:`StressHistogram` on fixed log10 bins.
+        g2_edges, g2_counts: pair-distance histogram (bin width G2_BIN_WIDTH up to min(r_c + 0.5, L/2));
+            g2(r) = counts / (N/2 rho shell volume), counts additive over samples of equal N and L.
         level_windows: dict window -> r~ values of this sample (only with full_spectrum).
         spectrum: (dN,) all eigenvalues (only with full_spectrum), else None.
         delta: the Hessian parameter used for the modes.
@@ -73,6 +77,8 @@ class SampleAnalysis:
     omega_c: float
     stress: StressHistogram
     delta: float = 0.0
+    g2_edges: np.ndarray | None = None
+    g2_counts: np.ndarray | None = None
     level_windows: dict = field(default_factory=dict)
     spectrum: np.ndarray | None = None
 
@@ -134,6 +140,9 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
         n_zero = int(np.sum(np.abs(spectrum) <= tol))
         level = {name: w.ratios for name, w in
                  level_ratio_windows([spectrum], width=level_window, n_zero=n_zero).items()}
+    r_max = min(pot.r_cut + 0.5, conf.box / 2)
+    g2_edges, g2_counts, _ = pair_distribution(conf.positions, conf.box, r_max,
+                                               n_bins=max(1, int(round(r_max / G2_BIN_WIDTH))))
     return SampleAnalysis(
         N=conf.N, d=conf.d, box=conf.box, e_is=energy(conf, pot) / conf.N, pressure=pressure(conf, pot),
         eigenvalues=lam, omegas=_omegas(lam, is_zero), participation=participation_ratio(res.eigenvectors, conf.d),
@@ -141,7 +150,7 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
         n_negative=counts.n_negative, complete=res.complete, lambda_upper=upper,
         shear_modulus=sm.G, omega0=w0, omega_c=float(omega_c),
         stress=stress_histograms(conf, pot, STRESS_LOG10_EDGES if stress_bins is None else stress_bins),
-        delta=float(delta), level_windows=level, spectrum=spectrum)
+        delta=float(delta), g2_edges=g2_edges, g2_counts=g2_counts, level_windows=level, spectrum=spectrum)
 
 
 def full_spectrum_values(H):

@@ -193,20 +193,22 @@ def fit_arrest_temperature(T, tau, min_points: int = 3) -> dict:
 
 
 def onset_temperature(T, e_is, e_err, e_plateau, e_plateau_err, z: float = 3.0) -> float:
-    """Highest finite T_p whose e_IS lies more than z combined standard errors below the plateau.
-
-    Returns nan when no temperature qualifies.
+    """Onset of the e_IS drop: the highest finite T_p such that it and every lower T_p lie more than
+    ``z`` combined standard errors below the high-temperature plateau (a sustained drop, so one
+    fluctuating point does not set the onset). Returns nan when even the lowest T_p is not below.
     """
     T = np.asarray(T, dtype=float)
     e_is = np.asarray(e_is, dtype=float)
     e_err = np.asarray(e_err, dtype=float)
-    order = np.argsort(-T)
-    for k in order:
+    onset = float("nan")
+    for k in np.argsort(T):
         if not np.isfinite(T[k]):
-            continue
+            break
         if e_is[k] < e_plateau - z * math.hypot(e_err[k], e_plateau_err):
-            return float(T[k])
-    return float("nan")
+            onset = float(T[k])
+        else:
+            break
+    return onset
 
 
 def summarize(df: pd.DataFrame) -> dict:
@@ -219,7 +221,16 @@ def summarize(df: pd.DataFrame) -> dict:
         e_pl = float(gas["e_is_mean"].iloc[0]) if len(gas) else float(fin["e_is_mean"].iloc[0])
         e_pl_err = float(gas["e_is_err"].iloc[0]) if len(gas) else float(fin["e_is_err"].iloc[0])
         t_on = onset_temperature(fin["T_p"], fin["e_is_mean"], fin["e_is_err"], e_pl, e_pl_err)
-        fit = fit_arrest_temperature(fin["T_p"], fin.get("tau_noswap_sweeps", pd.Series(dtype=float)))
+        tau_ns = fin["tau_noswap_sweeps"] if "tau_noswap_sweeps" in fin else pd.Series(np.nan, index=fin.index)
+        fit_all = fit_arrest_temperature(fin["T_p"], tau_ns)
+        # the power law is an asymptotic (MCT-like) form: fit the supercooled range T_p <= T_onset when
+        # it holds >= 4 resolved points, else the 5 lowest resolved temperatures
+        resolved = fin[np.isfinite(tau_ns.to_numpy(dtype=float))]
+        low_range = resolved[resolved["T_p"] <= t_on] if math.isfinite(t_on) else resolved.iloc[0:0]
+        if len(low_range) < 4:
+            low_range = resolved.sort_values("T_p").head(5)
+        fit = fit_arrest_temperature(low_range["T_p"], low_range["tau_noswap_sweeps"]) if len(low_range) else fit_all
+        fit["T_range"] = [float(low_range["T_p"].min()), float(low_range["T_p"].max())] if len(low_range) else []
         eq = fin[fin["equilibrated"].astype(bool)] if "equilibrated" in fin else fin.iloc[0:0]
         t_low_eq = float(eq["T_p"].min()) if len(eq) else float("nan")
         # low: the lowest T_p that swap MC still equilibrates, not below the fitted T_d
@@ -230,7 +241,10 @@ def summarize(df: pd.DataFrame) -> dict:
         high = 2.0 * t_on if math.isfinite(t_on) else float(fin["T_p"].max())
         out[str(m)] = {"taper": float(m), "e_is_plateau": e_pl, "T_onset": t_on, "T_d": fit["T_d"],
                        "gamma": fit["gamma"], "tau_fit_points": fit["n_points"], "tau_fit_rms": fit["rms"],
-                       "T_d_method": fit["method"], "lowest_equilibrated_T_p": t_low_eq,
+                       "T_d_range": fit["T_range"],
+                       "T_d_method": fit["method"] + f" over T_p in {fit['T_range']}",
+                       "T_d_all_points": fit_all["T_d"], "gamma_all_points": fit_all["gamma"],
+                       "lowest_equilibrated_T_p": t_low_eq,
                        "recommended_low_T_p": low, "recommended_high_T_p": high}
     return out
 
@@ -257,10 +271,11 @@ def plot_calibration(df: pd.DataFrame, summary: dict, path_stem) -> list:
             ax[1].plot(fin["T_p"], fin["tau_swap_sweeps"], "o-", label=f"{lab}, swap")
             ax[1].plot(fin["T_p"], fin["tau_noswap_sweeps"], "s--", label=f"{lab}, no swap")
             if math.isfinite(s.get("T_d", float("nan"))):
-                tt = np.linspace(fin["T_p"].min(), fin["T_p"].max(), 100)
-                ok = fin["tau_noswap_sweeps"].notna()
-                if ok.any():
-                    fit = fit_arrest_temperature(fin["T_p"], fin["tau_noswap_sweeps"])
+                lo_hi = s.get("T_d_range") or [fin["T_p"].min(), fin["T_p"].max()]
+                sel = fin[(fin["T_p"] >= lo_hi[0]) & (fin["T_p"] <= lo_hi[1])]
+                fit = fit_arrest_temperature(sel["T_p"], sel["tau_noswap_sweeps"])
+                if math.isfinite(fit["T_d"]):
+                    tt = np.linspace(lo_hi[0], lo_hi[1], 100)
                     ax[1].plot(tt, fit["A"] * (tt - fit["T_d"]) ** -fit["gamma"], ":", color="gray")
                 ax[1].axvline(s["T_d"], ls=":", color=ax[1].lines[-1].get_color())
             ax[2].plot(fin["T_p"], fin["acc_move"], "o-", label=f"{lab}, move")

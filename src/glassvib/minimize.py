@@ -4,12 +4,14 @@ Contract: :func:`quench` takes a configuration to a local energy minimum with ma
 (default 1e-10) and returns a scipy-style :class:`QuenchResult`; a run that does not reach ``tol``
 has ``success = False`` and is returned, never dropped. Forces come from a Verlet pair list
 (r_c + skin) that is rebuilt when any particle has moved more than skin / 2 since the last build.
-The last digits are obtained by Newton steps on the sparse Hessian (:func:`glassvib.system.hessian`),
-because first-order methods crawl (FIRE) or stall (L-BFGS, around 1e-6) near the tolerance.
+FIRE (default) converges linearly all the way to ~1e-13 on these glasses; scipy's L-BFGS-B stalls
+around 1e-6 to 1e-9, so ``method="lbfgs"`` is finished by Newton steps on the sparse Hessian
+(:func:`glassvib.system.hessian`, sparse LU) and, if needed, FIRE.
 
 FIRE follows Bitzek et al., PRL 97, 170201 (2006) with the semi-implicit Euler update of
-Guenole et al., Comput. Mater. Sci. 175, 109584 (2020) and a cap ``max_move`` on the largest
-displacement component per step (random starts have forces ~1e16); with ``downhill=True`` a step
+Guenole et al., Comput. Mater. Sci. 175, 109584 (2020) and a trust cap (at most ``max_move``,
+halved whenever a step is undone) on the largest displacement component per step (random starts
+have forces ~1e16); with ``downhill=True`` a step
 that raises the energy by more than 1e-12 |E| (round-off) is undone and treated like an uphill
 power (velocities zeroed, dt halved), so the energy sequence never increases beyond round-off.
 """

@@ -3,6 +3,18 @@
 Contract: ``lowest_modes(H, k)`` returns the k algebraically lowest eigenpairs of the symmetric
 matrix H in ascending order; zero modes are included and negative eigenvalues are returned as
 they are (they are never clipped or reordered by magnitude).
+
+Method (the fast default for large matrices): factor H - sigma I with sigma just below the lowest
+eigenvalue (a Cholesky factorization succeeds only then, so no inertia count is needed), and run a
+block Krylov method with full reorthogonalization on (H - sigma I)^-1, whose largest eigenvalues
+1/(lambda - sigma) are the wanted ones. Blocks of 16-48 right-hand sides turn the triangular
+solves into BLAS-3 work (CHOLMOD supernodal or dense LAPACK), which single-vector ARPACK cannot
+use. Eigenvalues are the Rayleigh quotients y^T H y of the converged Ritz vectors.
+
+Optional dependency: scikit-sparse < 0.5 (CHOLMOD), built against Debian's libsuitesparse-dev;
+install libopenblas0-pthread too, otherwise Debian's CHOLMOD runs on the reference BLAS (~15x
+slower factorization). Without it, the pure-scipy fallbacks are a dense Cholesky factor
+(dN <= DENSE_FACTOR_MAX_DOF) and SuperLU in symmetric mode.
 """
 
 from __future__ import annotations
@@ -95,7 +107,8 @@ def _shifted_factor(H, backend, sigma=None):
     """Factor H - sigma I with sigma below the lowest eigenvalue, lowering sigma until positive definite.
 
     The first trial shift is -1e-3 max|H_ii| (close below the zero modes of a stable Hessian);
-    each failure multiplies it by 8. Returns (solve, sigma, n_factorizations).
+    each failure multiplies it by 8 (a negative eigenvalue lies below it). Returns
+    (solve, sigma, n_factorizations).
     """
     scale = float(np.max(np.abs(H.diagonal()))) if H.shape[0] else 1.0
     scale = scale if scale > 0 else 1.0

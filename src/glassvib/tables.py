@@ -3,7 +3,9 @@
 Contract: every table has exactly the columns and dtypes of :data:`COLUMNS` (``taper`` and ``T_p``
 float64 with +inf for infinity). Per-batch files (``<point>/batchNNN/{samples,modes,stress_hist}
 .parquet``) have the same columns as the aggregated tables, except that the per-batch stress
-histogram also carries ``sample`` (so the alpha estimator can bootstrap over samples).
+histogram also carries ``sample`` (so the alpha estimator can bootstrap). Bootstrap intervals
+resample independent units: MC chains (the samples of one chain share its diameter set) and, for
+T_p = inf, single samples; both are identified by the ``seed`` column.
 :func:`aggregate` concatenates/sums the batches and computes the ensemble tables (exponents,
 level_ratios) plus two extra tables for the figures (exponent_scan, level_ratio_hist).
 Every file is written atomically with provenance key-value metadata (:mod:`glassvib.provenance`).
@@ -183,6 +185,10 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
         stable = conv[conv["n_negative"] == 0]
         pmodes = modes.merge(pd.DataFrame([point]), on=_KEY)
         nz = dict(zip(conv["sample"], conv["n_zero_modes"]))
+        # bootstrap unit = independent stream: one MC chain (its samples share the chain's diameter
+        # set, so they are not independent), or one sample for T_p = inf; both identified by `seed`
+        unit = dict(zip(conv["sample"], conv["seed"]))
+        units: dict = {}
         omegas, spectra, zeros, full = [], [], [], True
         dof = int(point["d"]) * int(point["N"])
         for s, grp in pmodes[pmodes["sample"].isin(conv["sample"])].groupby("sample", sort=True):
@@ -193,6 +199,7 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
             if s in set(stable["sample"]):
                 w = grp["omega"].to_numpy()
                 omegas.append(w[w > 0])  # zero modes have omega = 0, negative ones nan
+                units.setdefault(unit[s], []).append(omegas[-1])
         # ensemble w_0 = 2 pi sqrt(<G> / rho) / L from the mean modulus (single small samples may
         # have G < 0, where their own omega0 is undefined)
         g_mean = float(stable["shear_modulus"].mean()) if len(stable) else float("nan")
@@ -208,13 +215,14 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
         m = float(point["taper"])
         row = {**point, "n_samples": len(omegas), "omega_c": omega_c, "s_ghet": s_ghet(m),
                "alpha_ghet": alpha_ghet(m)}
+        pooled = [np.concatenate(v) for _, v in sorted(units.items())]
         if omegas and np.isfinite(omega_c):
-            r = _fit_s(omegas, omega_c, int(rng_seed), nboot)
+            r = _fit_s(pooled, omega_c, int(rng_seed), nboot)
             row.update(n_modes_fit=int(r.n_modes), s_hat=r.s_hat, s_lo=r.s_lo, s_hi=r.s_hi)
             for f in fit["scan_fractions"]:
                 if not full and not reach > float(f) * omega0:
                     continue  # partial spectra: the scan stops where completeness ends
-                rs = _fit_s(omegas, float(f) * omega0, int(rng_seed), nboot)
+                rs = _fit_s(pooled, float(f) * omega0, int(rng_seed), nboot)
                 scans.append({**point, "quantity": "s", "fraction": float(f), "edge": float(f) * omega0,
                               "n_fit": int(rs.n_modes), "hat": rs.s_hat, "lo": rs.s_lo, "hi": rs.s_hi})
         else:
@@ -223,7 +231,8 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
         st = bstress.merge(pd.DataFrame([point]), on=_KEY)
         st = st[(st["component"] == "sigma") & st["sample"].isin(conv["sample"])]
         if len(st):
-            piv = st.pivot_table(index="sample", columns=["bin_lo", "bin_hi"], values="count",
+            st = st.assign(unit=st["sample"].map(unit))  # same bootstrap units as for s
+            piv = st.pivot_table(index="unit", columns=["bin_lo", "bin_hi"], values="count",
                                  aggfunc="sum", fill_value=0).sort_index(axis=1)
             sigma_c = float(fit["sigma_c"])
             ra = _stress_fit(piv, sigma_c, int(rng_seed), nboot)

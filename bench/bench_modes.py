@@ -1,0 +1,171 @@
+"""Benchmark of the lowest eigenpairs of glass Hessians (issue 4): glassvib.lowest_modes against
+numpy.linalg.eigh (dense, all pairs) and scipy's default eigsh shift-invert (SuperLU + ARPACK), all
+measured in one run on the same matrices.
+
+    python bench/bench_modes.py                       # d = 3, N = 1000, k = 50, 3 repeats
+    python bench/bench_modes.py --sizes 8000 32768 --repeats 1
+    python bench/bench_modes.py --sizes 131072 --methods ours --repeats 1 --timeout 1800
+
+Each (size, method) runs in a fresh subprocess, so that "peak MB" is that solver's own peak
+resident memory (Hessian included); the Hessian's own footprint is printed as "H MB". Times are
+medians over repeats: wall-clock and CPU (all threads). Ratios are baseline / ours in the same run.
+Configurations: a quenched glass (glassvib.minimize.quench, FIRE, from random positions; cached
+under --workdir); for N > --max-quench-n a jittered lattice with polydisperse diameters, quenched
+for a bounded number of FIRE steps (the max force is printed: the sparsity pattern, which sets the
+cost, is that of a glass). Nothing here is asserted; tests check correctness.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+METHODS = ("ours", "scipy-eigsh", "numpy-eigh", "ours-superlu", "ours-dense-factor")
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def make_configuration(d, N, seed, workdir, max_quench_n, max_iter):
+    from glassvib.configuration import Configuration, random_configuration, sample_diameters
+    from glassvib.minimize import quench
+    from glassvib.potential import TaperedIPL
+
+    path = os.path.join(workdir, f"glass_d{d}_N{N}_s{seed}.npz")
+    if os.path.exists(path):
+        z = np.load(path)
+        return Configuration(z["pos"], z["dia"], float(z["box"])), float(z["max_force"])
+    pot = TaperedIPL()
+    if N <= max_quench_n:
+        conf = random_configuration(d, N, seed)
+        res = quench(conf, pot, tol=1e-10)
+    else:  # jittered lattice (fcc when N = 4 n^3, else simple cubic), polydisperse, bounded FIRE
+        rng = np.random.default_rng(seed)
+        nc = round((N / 4) ** (1 / d))
+        basis = np.array([[0, 0, 0], [.5, .5, 0], [.5, 0, .5], [0, .5, .5]])
+        if 4 * nc ** d != N:
+            nc = round(N ** (1 / d))
+            basis = np.zeros((1, d))
+        if basis.shape[0] * nc ** d != N:
+            raise SystemExit(f"N = {N} is neither 4 n^3 nor n^3")
+        cells = np.array(list(itertools.product(range(nc), repeat=d)), float)
+        sites = (cells[:, None, :] + basis[None]).reshape(-1, d)
+        box = N ** (1 / d)
+        pos = (sites + 0.15 * (2 * rng.random(sites.shape) - 1)) * box / nc
+        conf = Configuration(pos, sample_diameters(N, rng), box)
+        res = quench(conf, pot, tol=1e-8, max_iter=max_iter, max_newton=0)
+    c = res.configuration
+    os.makedirs(workdir, exist_ok=True)
+    np.savez(path, pos=c.positions, dia=c.diameters, box=c.box, max_force=res.max_force)
+    return c, float(res.max_force)
+
+
+def worker(args):
+    """Run one method on one configuration; print one JSON line."""
+    import scipy.sparse.linalg
+
+    from glassvib.configuration import Configuration
+    from glassvib.modes import lowest_modes
+    from glassvib.potential import TaperedIPL
+    from glassvib.system import hessian
+
+    z = np.load(args.worker_conf)
+    conf = Configuration(z["pos"], z["dia"], float(z["box"]))
+    H = hessian(conf, TaperedIPL())
+    h_mb = rss_mb()
+    sigma = -1e-3 * float(np.max(np.abs(H.diagonal())))  # the same first shift as lowest_modes
+    k = args.k
+    walls, cpus, vals = [], [], None
+    for _ in range(args.repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        if args.worker == "ours":
+            vals = lowest_modes(H, k)[0]
+        elif args.worker == "ours-superlu":
+            vals = lowest_modes(H, k, method="shift-invert", backend="superlu")[0]
+        elif args.worker == "ours-dense-factor":
+            vals = lowest_modes(H, k, method="shift-invert", backend="dense")[0]
+        elif args.worker == "scipy-eigsh":
+            vals = np.sort(scipy.sparse.linalg.eigsh(H, k=k, sigma=sigma)[0])
+        elif args.worker == "numpy-eigh":
+            vals = np.linalg.eigh(H.toarray())[0][:k]
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    print(json.dumps({"method": args.worker, "wall": float(np.median(walls)), "cpu": float(np.median(cpus)),
+                      "walls": walls, "peak_mb": rss_mb(), "h_mb": h_mb, "nnz": int(H.nnz),
+                      "vals": [float(v) for v in vals]}))
+
+
+def run_one(method, conf_path, k, repeats, timeout):
+    cmd = [sys.executable, __file__, "--worker", method, "--worker-conf", conf_path, "--k", str(k),
+           "--repeats", str(repeats)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"method": method, "error": f"timeout after {timeout} s"}
+    if out.returncode != 0:
+        tail = (out.stderr or "").strip().splitlines()[-1:] or [f"exit {out.returncode}"]
+        return {"method": method, "error": f"exit {out.returncode}: {tail[0][:120]}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000])
+    p.add_argument("--d", type=int, default=3)
+    p.add_argument("--k", type=int, default=50)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--methods", nargs="+", default=None, choices=METHODS)
+    p.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "glassvib_bench"))
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--max-quench-n", type=int, default=10000)
+    p.add_argument("--max-iter", type=int, default=20000, help="FIRE steps for N > --max-quench-n")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per (size, method)")
+    p.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
+    p.add_argument("--worker-conf", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        return worker(args)
+
+    from glassvib import modes
+    print(f"# bench_modes: d = {args.d}, k = {args.k}, repeats = {args.repeats}, backends available: "
+          f"{modes.available_backends()}, OPENBLAS_NUM_THREADS = {os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+          f"cpus = {os.cpu_count()}, load average = {os.getloadavg()[0]:.1f}")
+    for N in args.sizes:
+        t0 = time.perf_counter()
+        conf, fmax = make_configuration(args.d, N, args.seed, args.workdir, args.max_quench_n, args.max_iter)
+        conf_path = os.path.join(args.workdir, f"glass_d{args.d}_N{N}_s{args.seed}.npz")
+        methods = args.methods or (["ours", "scipy-eigsh", "numpy-eigh"] if N <= 2000 else ["ours", "scipy-eigsh"])
+        print(f"\n## N = {N} (dN = {args.d * N}), max |F| = {fmax:.1e}, configuration ready in "
+              f"{time.perf_counter() - t0:.1f} s")
+        print(f"{'method':<18} {'wall s':>9} {'cpu s':>9} {'peak MB':>9} {'H MB':>7}  max|dlam|/|lam_k|  notes")
+        results = {}
+        for m in methods:
+            r = run_one(m, conf_path, args.k, args.repeats, args.timeout)
+            results[m] = r
+            if "error" in r:
+                print(f"{m:<18} {'-':>9} {'-':>9} {'-':>9} {'-':>7}  {'-':>17}  {r['error']}")
+                continue
+            ref = results.get("ours")
+            dl = "-"
+            if ref is not None and "vals" in ref and m != "ours":
+                a, b = np.array(ref["vals"]), np.array(r["vals"])
+                dl = f"{np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300):.1e}"
+            print(f"{m:<18} {r['wall']:9.3f} {r['cpu']:9.3f} {r['peak_mb']:9.0f} {r['h_mb']:7.0f}  {dl:>17}  "
+                  f"walls {['%.3f' % w for w in r['walls']]}")
+        ours = results.get("ours", {})
+        if "wall" in ours:
+            for m, r in results.items():
+                if m != "ours" and "wall" in r:
+                    print(f"   speed-up vs {m}: wall x{r['wall'] / ours['wall']:.1f}, cpu x{r['cpu'] / ours['cpu']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
