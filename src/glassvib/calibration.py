@@ -276,7 +276,8 @@ def plot_calibration(df: pd.DataFrame, summary: dict, path_stem) -> list:
                 fit = fit_arrest_temperature(sel["T_p"], sel["tau_noswap_sweeps"])
                 if math.isfinite(fit["T_d"]):
                     tt = np.linspace(lo_hi[0], lo_hi[1], 100)
-                    ax[1].plot(tt, fit["A"] * (tt - fit["T_d"]) ** -fit["gamma"], ":", color="gray")
+                    ax[1].plot(tt, fit["A"] * (tt - fit["T_d"]) ** -fit["gamma"], "-", color="gray", lw=3,
+                               alpha=0.4, label=f"{lab}: fit, T_d = {fit['T_d']:.3g}")
                 ax[1].axvline(s["T_d"], ls=":", color=ax[1].lines[-1].get_color())
             ax[2].plot(fin["T_p"], fin["acc_move"], "o-", label=f"{lab}, move")
             ax[2].plot(fin["T_p"], fin["acc_swap"], "s--", label=f"{lab}, swap")
@@ -286,7 +287,11 @@ def plot_calibration(df: pd.DataFrame, summary: dict, path_stem) -> list:
     if np.any(np.isfinite(taus) & (taus > 0)):
         ax[1].set_yscale("log")
     ax[2].set(xlabel="T_p", ylabel="acceptance", xscale="log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
     for a in ax:
+        a.xaxis.set_major_formatter(ScalarFormatter())
+        a.xaxis.set_minor_formatter(NullFormatter())
+        a.set_xticks([0.25, 0.5, 1, 2, 5])
         a.legend(fontsize=7)
     fig.tight_layout()
     stem = Path(path_stem)
