@@ -8,6 +8,7 @@ from .system import (energy, energy_and_forces, forces, hessian, pair_stresses, 
 from .xyz import read_configuration, write_configuration
 from .minimize import quench
 from .swap_mc import swap_monte_carlo
+from .parent_liquid import draw_parent_samples
 from .modes import lowest_modes
 from .observables import level_ratios, participation_ratio
 from .elasticity import shear_modulus
@@ -21,6 +22,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "Configuration", "random_configuration", "sample_diameters", "TaperedIPL",
     "energy", "energy_and_forces", "forces", "hessian", "pair_stresses", "pair_terms", "pressure",
-    "read_configuration", "write_configuration", "quench", "swap_monte_carlo", "lowest_modes",
+    "read_configuration", "write_configuration", "quench", "swap_monte_carlo", "draw_parent_samples", "lowest_modes",
     "level_ratios", "participation_ratio", "shear_modulus", "fit_exponent", "__version__",
 ]
