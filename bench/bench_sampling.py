@@ -14,7 +14,6 @@ Usage: python bench/bench_sampling.py [--quick] [--temperature 0.3] [--only 3:10
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import time
 

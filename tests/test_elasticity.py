@@ -1,35 +1,25 @@
 """Athermal shear modulus (SPEC §4): Born term of Bravais crystals, sparse vs dense pseudo-inverse,
 and an independent route (energy of relaxed sheared glasses) for the full modulus."""
-import functools
 import math
 
 import numpy as np
 import pytest
+
+from conftest import quenched_glass as _quenched_glass
 import scipy.optimize
 
-from glassvib.configuration import Configuration, random_configuration
 from glassvib.elasticity import (affine_force_field, born_term, nonaffine_term, omega0, shear_moduli,
                                  shear_modulus)
 from glassvib.lattices import d4_lattice, fcc_lattice, hypercubic_lattice
 from glassvib.potential import TaperedIPL
-from glassvib.system import energy_forces_arrays, hessian, pair_terms
+from glassvib.system import hessian, pair_terms
 
 POT = TaperedIPL(n=12, r_cut=1.955, taper=2)
 
 
-@functools.lru_cache(maxsize=None)
 def quenched_glass(d, N, seed):
-    """Energy minimum from random positions by scipy L-BFGS."""
-    conf = random_configuration(d, N, seed)
-    dia, box = conf.diameters, conf.box
-
-    def fun(x):
-        e, f = energy_forces_arrays(np.mod(x.reshape(N, d), box), dia, box, POT)
-        return e, -f.reshape(-1)
-
-    res = scipy.optimize.minimize(fun, conf.positions.reshape(-1), jac=True, method="L-BFGS-B",
-                                  options={"maxiter": 50000, "gtol": 1e-11, "ftol": 0.0, "maxcor": 20})
-    return Configuration(res.x.reshape(N, d), dia, box)
+    """Glass minimized tightly (gtol 1e-11): the non-affine term needs an accurate minimum."""
+    return _quenched_glass(d, N, seed, gtol=1e-11)
 
 
 def sheared_energy(dr0, a_ij, i, j, n_part, d, a, b, gamma):

@@ -1,37 +1,23 @@
 """lowest_modes against dense LAPACK on glasses and crystals (stable and unstable), completeness
 loop, zero/negative mode counting (SPEC §3.5, §6)."""
-import functools
 
 import numpy as np
 import pytest
+
+from conftest import quenched_glass
 import scipy.optimize
 import scipy.sparse
 
-from glassvib.configuration import Configuration, random_configuration
 from glassvib.lattices import fcc_lattice, hypercubic_lattice
 from glassvib.modes import (available_backends, count_modes, full_spectrum, lowest_modes, modes_below,
                             translation_vectors, zero_tolerance)
 from glassvib import modes as modes_mod
 from glassvib.potential import TaperedIPL
-from glassvib.system import energy_forces_arrays, hessian
+from glassvib.system import hessian
 
 POT = TaperedIPL(n=12, r_cut=1.955, taper=2)
 
 
-@functools.lru_cache(maxsize=None)
-def quenched_glass(d, N, seed, taper=2):
-    """Energy minimum from random positions by scipy L-BFGS (max force ~1e-7; enough for spectra)."""
-    pot = TaperedIPL(taper=taper)
-    conf = random_configuration(d, N, seed)
-    dia, box = conf.diameters, conf.box
-
-    def fun(x):
-        e, f = energy_forces_arrays(np.mod(x.reshape(N, d), box), dia, box, pot)
-        return e, -f.reshape(-1)
-
-    res = scipy.optimize.minimize(fun, conf.positions.reshape(-1), jac=True, method="L-BFGS-B",
-                                  options={"maxiter": 50000, "gtol": 1e-9, "ftol": 0.0, "maxcor": 20})
-    return Configuration(res.x.reshape(N, d), dia, box)
 
 
 def dense_reference(H, k):

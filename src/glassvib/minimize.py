@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import scipy.optimize
-import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .configuration import Configuration
