@@ -66,7 +66,6 @@ def _mc_kernel(pos, upos, dia, box, start, idx, mirror, pr2, pe, uref, verlet, s
         if start[k + 1] - start[k] > maxdeg:
             maxdeg = start[k + 1] - start[k]
     bufe = np.empty(maxdeg)
-    bufr = np.empty(maxdeg)
     bufe2 = np.empty(maxdeg)
     x = np.empty(d)
     disp = np.empty(d)
@@ -160,7 +159,16 @@ def _mc_kernel(pos, upos, dia, box, start, idx, mirror, pr2, pe, uref, verlet, s
             ai = dia[i]
             de = 0.0
             s0 = start[i]
+            # pr2 is always the current r^2 of every listed pair, and a pair farther than
+            # r_c + |disp| stays beyond r_c (phi = 0 before and after): skip it in the energy change
+            dl2 = 0.0
+            for a in range(d):
+                dl2 += disp[a] * disp[a]
+            reach = rc + math.sqrt(dl2)
+            reach2 = reach * reach
             for q in range(s0, start[i + 1]):
+                if pr2[q] >= reach2:
+                    continue
                 k = idx[q]
                 r2 = 0.0
                 for a in range(d):
@@ -170,22 +178,33 @@ def _mc_kernel(pos, upos, dia, box, start, idx, mirror, pr2, pe, uref, verlet, s
                     elif dx < -half:
                         dx += box
                     r2 += dx * dx
-                v = 0.0
                 if r2 < rc2:
-                    v = _phi_r2(r2, 0.5 * (ai + dia[k]), n, half_n, rc, rc2, m_code)
-                de += v - pe[q]
-                bufe[q - s0] = v
-                bufr[q - s0] = r2
+                    de += _phi_r2(r2, 0.5 * (ai + dia[k]), n, half_n, rc, rc2, m_code) - pe[q]
+                else:
+                    de -= pe[q]
             if de <= 0.0 or u[3] < math.exp(-beta * de):
+                # accepted (rarely, at low T): refresh r^2 and phi of every listed pair
+                for q in range(s0, start[i + 1]):
+                    k = idx[q]
+                    r2 = 0.0
+                    for a in range(d):
+                        dx = pos[k, a] - x[a]
+                        if dx > half:
+                            dx -= box
+                        elif dx < -half:
+                            dx += box
+                        r2 += dx * dx
+                    v = 0.0
+                    if r2 < rc2:
+                        v = _phi_r2(r2, 0.5 * (ai + dia[k]), n, half_n, rc, rc2, m_code)
+                    m = mirror[q]
+                    pe[q] = v
+                    pe[m] = v
+                    pr2[q] = r2
+                    pr2[m] = r2
                 for a in range(d):
                     pos[i, a] = x[a]
                     upos[i, a] += disp[a]
-                for q in range(s0, start[i + 1]):
-                    m = mirror[q]
-                    pe[q] = bufe[q - s0]
-                    pe[m] = bufe[q - s0]
-                    pr2[q] = bufr[q - s0]
-                    pr2[m] = bufr[q - s0]
                 e += de
                 counters[1] += 1
                 if snew > dmax:
