@@ -215,3 +215,30 @@ def test_crystal_eigenvalues_equal_lattice_dynamics(name, builder, k_cells, stab
     else:
         # a repulsive potential cannot stabilise a (hyper)cubic lattice: honest negative modes
         assert ev[0] < -1e-6 * ev[-1]
+
+
+@pytest.mark.parametrize("d,n_side", [(2, 20), (3, 8), (4, 6)])
+@pytest.mark.parametrize("m", [1, 2, math.inf])
+def test_cell_list_kernel_equals_pair_route(d, n_side, m):
+    """Boxes with L >= 3 r_c use the fused cell-list kernel; it must agree with the pair-list route
+    (neighbour_pairs + pair kernel) and with finite differences of the energy."""
+    from conftest import jittered_configuration
+    from glassvib.neighbours import cell_grid, neighbour_pairs
+    from glassvib.system import _energy_forces_kernel
+
+    conf = jittered_configuration(d, n_side, seed=23, jitter=0.3)
+    pot = gv.TaperedIPL(taper=m)
+    assert cell_grid(conf.box, pot.r_cut)[0] >= 3  # really the cell-list path
+    e, f = gv.energy_and_forces(conf, pot)
+    ii, jj, dr = neighbour_pairs(conf.positions, conf.box, pot.r_cut)
+    e_ref, f_ref = _energy_forces_kernel(ii, jj, dr, conf.diameters, *pot.params, conf.N)
+    assert e == pytest.approx(e_ref, rel=1e-12)
+    np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-11 * np.abs(f_ref).max())
+    x0 = conf.positions.ravel()
+    h = 1e-6
+    for c in np.random.default_rng(0).choice(x0.size, size=12, replace=False):
+        xp, xm = x0.copy(), x0.copy()
+        xp[c] += h
+        xm[c] -= h
+        fd = -(energy_at(conf, pot, xp) - energy_at(conf, pot, xm)) / (2 * h)
+        assert abs(fd - f.ravel()[c]) < 1e-6 * np.abs(f).max()
