@@ -102,3 +102,20 @@ def test_potential_is_frozen_and_hashable():
         p.taper = 3
     assert hash(p) == hash(TaperedIPL(taper=2))
     assert not TaperedIPL(taper=1).hessian_continuous
+
+
+@pytest.mark.parametrize("m", TAPERS)
+@pytest.mark.parametrize("n", [12, 9.5])
+def test_r2_kernel_equals_radial_kernel(m, n):
+    """pair_phi_fr_r2 (single-division fast path for even n) equals phi and phi'/r of pair_derivs."""
+    from glassvib.potential import pair_derivs, pair_phi_fr_r2
+    pot = TaperedIPL(n=n, taper=m)
+    for r in np.linspace(0.7, RC + 0.1, 300):
+        for a in (0.73, 1.2, 1.62):
+            phi, fr = pair_phi_fr_r2(r * r, a, *pot.params)
+            p0, d0, _ = pair_derivs(r, a, *pot.params)
+            x = r / RC
+            # both routes cancel (x^-n - 1) near r_c: tolerance eps / (n (1 - x)) relative
+            tol = 1e-14 * (1 + 1 / max(abs(x ** -n - 1), 1e-300))
+            assert abs(phi - p0) <= tol * abs(p0) + 1e-300
+            assert abs(fr - d0 / r) <= 1e3 * tol * abs(d0 / r) + 1e-300

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-__all__ = ["TaperedIPL", "pair_phi", "pair_phi_dphi", "pair_derivs", "taper_value", "M_INF"]
+__all__ = ["TaperedIPL", "pair_phi", "pair_phi_dphi", "pair_phi_fr_r2", "pair_derivs", "taper_value", "M_INF"]
 
 #: ``m_code`` used by the numba kernels for the C-infinity taper.
 M_INF = -1
@@ -99,6 +99,36 @@ def pair_phi_dphi(r, aij, n, rc, m_code):
     df = -n * xn / x
     t, dt, _ = taper_derivs(x, m_code)
     return amp * f * t, amp * (df * t + f * dt) / rc
+
+
+@numba.njit(cache=True, inline="always")
+def pair_phi_fr_r2(r2, aij, n, rc, m_code):
+    """(phi, phi'(r) / r) of one pair from r^2 (zeros for r >= rc): the force kernels' hot path.
+
+    For even integer n and a polynomial taper it needs a single division and no sqrt or pow:
+    phi = ((a/r)^n - (a/r_c)^n) w^m with w = 1 - r^2/r_c^2, and phi'/r = 2 dphi/d(r^2).
+    Otherwise it falls back to :func:`pair_phi_dphi`.
+    """
+    rc2 = rc * rc
+    if r2 >= rc2:
+        return 0.0, 0.0
+    k = int(n)
+    if m_code != M_INF and k == n and k % 2 == 0 and 0 < k <= 64:
+        h = k // 2
+        inv_rc2 = 1.0 / rc2
+        inv_r2 = 1.0 / r2
+        a2 = aij * aij
+        rp = _power(a2 * inv_r2, h)
+        sp = _power(a2 * inv_rc2, h)
+        w = 1.0 - r2 * inv_rc2
+        wm1 = 1.0 if m_code == 1 else _power(w, m_code - 1)
+        t = wm1 * w
+        f = rp - sp
+        dphi_dr2 = -h * rp * inv_r2 * t - f * m_code * wm1 * inv_rc2
+        return f * t, 2.0 * dphi_dr2
+    r = math.sqrt(r2)
+    phi, dphi = pair_phi_dphi(r, aij, n, rc, m_code)
+    return phi, dphi / r
 
 
 @numba.njit(cache=True, inline="always")

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from .configuration import Configuration
 from .neighbours import (cell_coords, cell_grid, cell_list, check_box, neighbour_cell, neighbour_pairs,
                          stencil_offsets)
-from .potential import TaperedIPL, pair_derivs, pair_phi_dphi
+from .potential import TaperedIPL, pair_derivs, pair_phi_fr_r2
 
 __all__ = ["energy", "forces", "energy_and_forces", "energy_forces_arrays", "pressure", "hessian",
            "hessian_arrays", "pair_stresses", "pair_terms", "PairTerms"]
@@ -91,10 +91,8 @@ def _cell_energy_forces(pos, dia, box, nc, reach, n, rc, m_code):
                         dx[a] = t
                         r2 += t * t
                     if r2 < rc2:
-                        r = np.sqrt(r2)
-                        phi, dphi = pair_phi_dphi(r, 0.5 * (sd[p] + sd[q]), n, rc, m_code)
+                        phi, cf = pair_phi_fr_r2(r2, 0.5 * (sd[p] + sd[q]), n, rc, m_code)
                         e += phi
-                        cf = dphi / r
                         for a in range(d):
                             f[p, a] += cf * dx[a]
                             f[q, a] -= cf * dx[a]
