@@ -28,7 +28,7 @@ import scipy.sparse.linalg as spla
 
 from .configuration import Configuration
 from .neighbours import check_box, neighbour_pairs
-from .potential import M_INF, TaperedIPL, pair_derivs
+from .potential import TaperedIPL, pair_phi_fr_r2
 from .system import hessian_arrays
 
 __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs", "PairList"]
@@ -38,36 +38,8 @@ __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs"
 # energy and forces on a Verlet pair list
 # --------------------------------------------------------------------------------------------------
 
-@numba.njit(cache=True, inline="always")
-def _phi_dphi_over_r(r2, aij, n, half_n, rc, rc2, m_code):
-    """(phi, phi'(r) / r) from r^2; integer powers without sqrt for even n and a polynomial taper."""
-    if r2 >= rc2:
-        return 0.0, 0.0
-    if half_n > 0 and m_code != M_INF:
-        x2 = r2 / rc2
-        s = aij * aij / rc2
-        inv = 1.0 / x2
-        w = 1.0 - x2
-        sp_ = 1.0
-        ip = 1.0
-        for _ in range(half_n):
-            sp_ *= s
-            ip *= inv
-        wm1 = 1.0
-        for _ in range(m_code - 1):
-            wm1 *= w
-        wm = wm1 * w
-        f = ip - 1.0
-        # d phi / d x2, and phi'(r) / r = 2 / rc2 * d phi / d x2
-        dphidx2 = sp_ * (-half_n * ip * inv * wm - f * m_code * wm1)
-        return sp_ * f * wm, 2.0 * dphidx2 / rc2
-    r = math.sqrt(r2)
-    phi, dphi, _ = pair_derivs(r, aij, n, rc, m_code)
-    return phi, dphi / r
-
-
 @numba.njit(cache=True)
-def _energy_forces(x, dia, box, ii, jj, n, half_n, rc, m_code, f):
+def _energy_forces(x, dia, box, ii, jj, n, rc, m_code, f):
     """Total energy; forces written into f (N, d). x may be unwrapped (minimum image on the fly)."""
     npart, d = x.shape
     rc2 = rc * rc
@@ -87,7 +59,7 @@ def _energy_forces(x, dia, box, ii, jj, n, half_n, rc, m_code, f):
             dr[a] = dx
             r2 += dx * dx
         if r2 < rc2:
-            phi, c = _phi_dphi_over_r(r2, 0.5 * (dia[i] + dia[j]), n, half_n, rc, rc2, m_code)
+            phi, c = pair_phi_fr_r2(r2, 0.5 * (dia[i] + dia[j]), n, rc, m_code)
             e += phi
             for a in range(d):
                 fa = c * dr[a]
@@ -154,18 +126,13 @@ class PairList:
             self.build(x)
 
 
-def _half_n(pot):
-    n = pot.n
-    return int(n) // 2 if (float(n).is_integer() and int(n) % 2 == 0) else 0
-
-
 def energy_forces_pairs(x, diameters, pairs: PairList):
     """(E, F (N, d)) at positions x (possibly unwrapped) using (and refreshing) a :class:`PairList`."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     pairs.update(x)
     f = np.empty_like(x)
     n, rc, m = pairs.pot.params
-    e = _energy_forces(x, diameters, pairs.box, pairs.ii, pairs.jj, n, _half_n(pairs.pot), rc, m, f)
+    e = _energy_forces(x, diameters, pairs.box, pairs.ii, pairs.jj, n, rc, m, f)
     return e, f
 
 
@@ -257,7 +224,7 @@ def _fire_step(x, v, f, e, x_old, e_old, st, prm):
 
 
 @numba.njit(cache=True)
-def _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, ii, jj, xref, half_skin2, n, half_n, rc, m_code, tol,
+def _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, ii, jj, xref, half_skin2, n, rc, m_code, tol,
                 max_iter, it0, f):
     """FIRE on the pair potential until max|F| < tol, max_iter, or a list rebuild is needed.
 
@@ -267,7 +234,7 @@ def _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, ii, jj, xref, half_skin2,
     """
     it = it0
     while True:
-        e = _energy_forces(x, dia, box, ii, jj, n, half_n, rc, m_code, f)
+        e = _energy_forces(x, dia, box, ii, jj, n, rc, m_code, f)
         if not math.isfinite(e):
             return it, 3, e
         if _max_abs(f) < tol:
@@ -350,7 +317,6 @@ class QuenchResult:
 def _fire_quench(x, dia, box, pot, tol, max_iter, skin, params):
     pairs = PairList(x, box, pot, skin)
     n, rc, m = pot.params
-    hn = _half_n(pot)
     v = np.zeros_like(x)
     x_old = x.copy()
     e_old = np.zeros(1)
@@ -361,7 +327,7 @@ def _fire_quench(x, dia, box, pot, tol, max_iter, skin, params):
     half_skin2 = math.inf if pairs.all_pairs else 0.25 * pairs.skin ** 2
     while True:
         it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, pairs.ii, pairs.jj, pairs.xref,
-                                    half_skin2, n, hn, rc, m, tol, max_iter, it, f)
+                                    half_skin2, n, rc, m, tol, max_iter, it, f)
         if status != 1:
             break
         pairs.build(x)
