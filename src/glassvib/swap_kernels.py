@@ -45,6 +45,20 @@ def _phi_r2(r2, aij, n, half_n, rc, rc2, m_code):
     return pair_phi(math.sqrt(r2), aij, n, rc, m_code)
 
 
+@numba.njit(cache=True, inline="always")
+def _min_image_r2(pos, k, x, box, half):
+    """Squared minimum-image distance between particle k and the point x (both inside the box)."""
+    r2 = 0.0
+    for a in range(x.shape[0]):
+        dx = pos[k, a] - x[a]
+        if dx > half:
+            dx -= box
+        elif dx < -half:
+            dx += box
+        r2 += dx * dx
+    return r2
+
+
 @numba.njit(cache=True)
 def _mc_kernel(pos, upos, dia, box, start, idx, mirror, pr2, pe, uref, verlet, skin, rand, t0, beta, p_swap,
                step, cube, n, half_n, rc, m_code, counters, en):
@@ -170,14 +184,7 @@ def _mc_kernel(pos, upos, dia, box, start, idx, mirror, pr2, pe, uref, verlet, s
                 if pr2[q] >= reach2:
                     continue
                 k = idx[q]
-                r2 = 0.0
-                for a in range(d):
-                    dx = pos[k, a] - x[a]
-                    if dx > half:
-                        dx -= box
-                    elif dx < -half:
-                        dx += box
-                    r2 += dx * dx
+                r2 = _min_image_r2(pos, k, x, box, half)
                 if r2 < rc2:
                     de += _phi_r2(r2, 0.5 * (ai + dia[k]), n, half_n, rc, rc2, m_code) - pe[q]
                 else:
@@ -186,14 +193,7 @@ def _mc_kernel(pos, upos, dia, box, start, idx, mirror, pr2, pe, uref, verlet, s
                 # accepted (rarely, at low T): refresh r^2 and phi of every listed pair
                 for q in range(s0, start[i + 1]):
                     k = idx[q]
-                    r2 = 0.0
-                    for a in range(d):
-                        dx = pos[k, a] - x[a]
-                        if dx > half:
-                            dx -= box
-                        elif dx < -half:
-                            dx += box
-                        r2 += dx * dx
+                    r2 = _min_image_r2(pos, k, x, box, half)
                     v = 0.0
                     if r2 < rc2:
                         v = _phi_r2(r2, 0.5 * (ai + dia[k]), n, half_n, rc, rc2, m_code)
