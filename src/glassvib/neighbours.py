@@ -26,11 +26,6 @@ def check_box(box: float, r_cut: float) -> None:
 
 
 @numba.njit(cache=True)
-def _min_image(dx, box):
-    return dx - box * np.rint(dx / box)
-
-
-@numba.njit(cache=True)
 def _brute_pairs(pos, box, rc, capacity):
     n, d = pos.shape
     ii = np.empty(capacity, np.int64)

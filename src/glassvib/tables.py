@@ -118,10 +118,6 @@ def _concat(batch_dirs, name) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _point_key(row) -> tuple:
-    return tuple(row[c] for c in _KEY)
-
-
 def _stress_fit(piv, sigma_c, seed, n_boot):
     """alpha from per-sample log-binned counts (pivot: samples x (bin_lo, bin_hi)), via helper M's
     exact multinomial estimator; the underflow bin [0, lowest edge) is passed as ``below``."""
