@@ -3,13 +3,16 @@
 Prints, for each (d, N):
   * swap MC at a low parent temperature (after a short relaxation at that T): trials per second,
     the pair evaluations per second this implies (list entries visited per trial), the mean number
-    of neighbours inside r_c and in the Verlet list, acceptances; the baseline is the same kernel
+    of neighbours inside r_c, within r_c + step (the "near" entries a trial visits) and in the
+    Verlet list (mean row length, radius r_c + skin), acceptances, the list
+    maintenance (rebuilds of one row and of all rows per sweep, the cost of each measured on a copy
+    of the final state, and the share of the run time they imply); the baseline is the same kernel
     with an all-pairs list (O(N) per trial), measured in the same run;
   * quench of random configurations (T_p = inf) to max|F| < 1e-10 with ``glassvib.quench`` (FIRE),
     median wall time, against scipy L-BFGS-B driven by our own forces (same pair list), which
     usually stalls above the tolerance: its time and final max|F| are printed.
 
-Usage: python bench/bench_sampling.py [--quick] [--temperature 0.3] [--only 3:1000]
+Usage: python bench/bench_sampling.py [--quick] [--temperature 0.3] [--only 3:1000] [--mc-only]
 """
 from __future__ import annotations
 
@@ -17,21 +20,49 @@ import argparse
 import statistics
 import time
 
+import numba
 import numpy as np
 import scipy.optimize
 
 import glassvib as gv
 from glassvib.minimize import PairList, energy_forces_pairs, quench
+from glassvib.swap_kernels import _rebuild_row, _wrapped_refs, near_radius
 from glassvib.swap_mc import SwapMonteCarlo
 
 SYSTEMS = [(3, 1000), (2, 100), (2, 1000), (4, 10000)]
 
 
-def neighbour_counts(conf, pot, skin):
+def neighbours_within_cutoff(conf, pot):
     from glassvib.neighbours import neighbour_pairs
-    n_c = 2 * len(neighbour_pairs(conf.positions, conf.box, pot.r_cut)[0]) / conf.N
-    n_l = 2 * len(neighbour_pairs(conf.positions, conf.box, pot.r_cut + skin)[0]) / conf.N if skin > 0 else conf.N - 1
-    return n_c, n_l
+    return 2 * len(neighbour_pairs(conf.positions, conf.box, pot.r_cut)[0]) / conf.N
+
+
+@numba.njit
+def _rebuild_rows(order, pos, upos, uref, dia, box, r_list, r_near, lists, pot):
+    refw = _wrapped_refs(uref, box)
+    r2buf = np.empty(pos.shape[0])
+    ok = True
+    for i in order:
+        ok &= _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, box, r_list, r_near, lists, pot)
+    return ok
+
+
+def rebuild_costs(mc, n_rows=2000, repeats=3):
+    """Seconds per rebuild of one row and of all rows, on copies of the sampler's state."""
+    pot, s = mc.pot, mc.state
+    row, full = [], []
+    order = np.random.default_rng(0).integers(0, s.positions.shape[0], n_rows)
+    for _ in range(repeats + 1):  # the first round compiles
+        c = SwapMonteCarlo(pot=pot, state=s)
+        cs = c.state
+        t = time.perf_counter()
+        _rebuild_rows(order, cs.positions, cs.unwrapped, cs.uref, cs.diameters, cs.box, pot.r_cut + cs.skin,
+                      near_radius(pot.r_cut, cs.step, cs.cube, cs.positions.shape[1]), c._lists_tuple(), c._pot())
+        row.append((time.perf_counter() - t) / n_rows)
+        t = time.perf_counter()
+        c._rebuild()
+        full.append(time.perf_counter() - t)
+    return min(row[1:]), min(full[1:])
 
 
 def bench_mc(d, n, temperature, relax_sweeps, timed_trials, seed=0):
@@ -42,6 +73,7 @@ def bench_mc(d, n, temperature, relax_sweeps, timed_trials, seed=0):
     sweeps = max(1, timed_trials // n)
     c0 = mc.state.counters.copy()
     r0 = mc.state.n_rebuilds
+    rr0 = int(mc.state.row_rebuilds[0])
     t = time.perf_counter()
     mc.run(sweeps)
     dt = time.perf_counter() - t
@@ -49,11 +81,18 @@ def bench_mc(d, n, temperature, relax_sweeps, timed_trials, seed=0):
     trials = int(c[0] + c[2])
     rate = trials / dt
     skin = mc.state.skin if mc.state.verlet else 0.0
-    n_c, n_l = neighbour_counts(mc.configuration, pot, skin)
-    # entries visited: a move scans the list of i once; a swap scans the lists of i and j
-    visits = (c[0] * n_l + c[2] * 2 * n_l) / trials
-    out = {"rate": rate, "pairs_per_s": rate * visits, "n_c": n_c, "n_list": n_l, "skin": skin,
-           "acc_move": c[1] / c[0], "acc_swap": c[3] / c[2], "rebuilds_per_sweep": (mc.state.n_rebuilds - r0) / sweeps,
+    n_c = neighbours_within_cutoff(mc.configuration, pot)
+    n_l = float(np.mean(mc.state.nbr_count))
+    n_near = float(np.mean(mc.state.nbr_near))
+    # entries visited: a move scans the near part of the row of i, a swap those of i and j
+    visits = (c[0] * n_near + c[2] * 2 * n_near) / trials
+    row_per_sweep = (int(mc.state.row_rebuilds[0]) - rr0) / sweeps
+    full_per_sweep = (mc.state.n_rebuilds - r0) / sweeps
+    row_cost, full_cost = rebuild_costs(mc) if mc.state.verlet else (0.0, 0.0)
+    out = {"rate": rate, "pairs_per_s": rate * visits, "n_c": n_c, "n_list": n_l, "n_near": n_near, "skin": skin,
+           "acc_move": c[1] / c[0], "acc_swap": c[3] / c[2], "row_per_sweep": row_per_sweep,
+           "full_per_sweep": full_per_sweep, "row_cost": row_cost, "full_cost": full_cost,
+           "rebuild_share": (row_per_sweep * row_cost + full_per_sweep * full_cost) * sweeps / dt,
            "e": mc.energy / n}
     # baseline: identical kernel with the all-pairs list (never rebuilt, O(N) per trial)
     base = SwapMonteCarlo(mc.configuration, pot, temperature, seed + 1, record_every=10 ** 9,
@@ -102,21 +141,29 @@ def main(argv=None):
     ap.add_argument("--temperature", type=float, default=0.3, help="low parent temperature for the MC rate")
     ap.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
     ap.add_argument("--only", default=None, help="comma list of d:N, e.g. 3:1000")
+    ap.add_argument("--mc-only", action="store_true", help="swap MC figures only (no quench benchmark)")
     args = ap.parse_args(argv)
     systems = SYSTEMS if args.only is None else [tuple(int(v) for v in s.split(":")) for s in args.only.split(",")]
     # compile outside the timings
     bench_mc(2, 100, 1.0, 2, 1000)
     quench(gv.random_configuration(2, 64, 0), gv.TaperedIPL(taper=2))
-    print(f"# swap MC at T_p = {args.temperature} (taper m = 2, p_swap = 0.2, step = 0.2), after relaxation")
-    print(f"{'d':>2} {'N':>6} {'trials/s':>10} {'pair-evals/s':>13} {'n(r<rc)':>8} {'n(list)':>8} {'skin':>5} "
-          f"{'acc_move':>8} {'acc_swap':>8} {'rebuild/sw':>10} {'all-pairs trials/s':>18} {'ratio':>6}")
+    print(f"# swap MC at T_p = {args.temperature} (taper m = 2, p_swap = 0.2, step = 0.2), after relaxation;")
+    print("# rows/sw, full/sw: rebuilds of one row / of all rows per sweep; us/row, ms/full: their cost;")
+    print("# rebuild%: share of the run time they imply; n(near): entries within r_c + step (visited by a trial)")
+    print(f"{'d':>2} {'N':>6} {'trials/s':>10} {'pair-evals/s':>13} {'n(r<rc)':>8} {'n(near)':>8} {'n(list)':>8} "
+          f"{'skin':>5} {'acc_move':>8} {'acc_swap':>8} {'rows/sw':>8} {'us/row':>7} {'full/sw':>8} {'ms/full':>8} "
+          f"{'rebuild%':>8} {'all-pairs trials/s':>18} {'ratio':>6}")
     for d, n in systems:
         big = n * d > 20000
         relax = 50 if (args.quick or big) else max(200, 2_000_000 // n)
         m = bench_mc(d, n, args.temperature, relax, 200_000 if (args.quick or big) else 2_000_000)
-        print(f"{d:>2} {n:>6} {m['rate']:>10.3g} {m['pairs_per_s']:>13.3g} {m['n_c']:>8.1f} {m['n_list']:>8.1f} "
-              f"{m['skin']:>5.2f} {m['acc_move']:>8.3f} {m['acc_swap']:>8.3f} {m['rebuilds_per_sweep']:>10.3f} "
-              f"{m['baseline_rate']:>18.3g} {m['rate'] / m['baseline_rate']:>6.1f}", flush=True)
+        print(f"{d:>2} {n:>6} {m['rate']:>10.3g} {m['pairs_per_s']:>13.3g} {m['n_c']:>8.1f} {m['n_near']:>8.1f} "
+              f"{m['n_list']:>8.1f} {m['skin']:>5.2f} {m['acc_move']:>8.3f} {m['acc_swap']:>8.3f} {m['row_per_sweep']:>8.2f} "
+              f"{m['row_cost'] * 1e6:>7.2f} {m['full_per_sweep']:>8.4f} {m['full_cost'] * 1e3:>8.2f} "
+              f"{100 * m['rebuild_share']:>8.1f} {m['baseline_rate']:>18.3g} "
+              f"{m['rate'] / m['baseline_rate']:>6.1f}", flush=True)
+    if args.mc_only:
+        return
     print("\n# quench of random configurations (T_p = inf) to max|F| < 1e-10; scipy L-BFGS-B on our forces, same list")
     print(f"{'d':>2} {'N':>6} {'quench median s':>15} {'iters':>7} {'conv':>6} {'max|F|':>9} "
           f"{'L-BFGS s':>9} {'L-BFGS max|F|':>13} {'L-BFGS it':>9} {'speed-up':>8}")

@@ -12,6 +12,8 @@ import scipy.stats
 import glassvib as gv
 from glassvib.decorrelation import OverlapAccumulator, estimate_tau, self_overlap
 from glassvib.minimize import quench
+from glassvib.neighbours import neighbour_pairs
+from glassvib.swap_kernels import near_radius
 from glassvib.swap_mc import SwapMCState, SwapMonteCarlo, swap_monte_carlo
 from conftest import jittered_configuration
 
@@ -105,7 +107,7 @@ def test_incremental_energy_matches_full_recomputation(d, n):
     e_full = gv.energy(res.configuration, pot)
     assert abs(res.energies[-1] - e_full) <= 1e-9 * abs(e_full)
     if d < 4:
-        assert sampler.state.verlet and res.n_rebuilds > 0
+        assert sampler.state.verlet and res.n_row_rebuilds > 0
 
 
 @pytest.mark.parametrize("cube", [False, True])
@@ -113,21 +115,82 @@ def test_verlet_list_gives_the_all_pairs_trajectory(cube):
     """The Verlet list (with rebuilds) must reproduce the trajectory of the always-valid all-pairs list."""
     pot = gv.TaperedIPL(taper=math.inf)
     conf = jittered_configuration(2, 10, seed=4)
-    kw = dict(p_swap=0.2, step=0.2, cube=cube, skin=0.45, record_every=50)
+    kw = dict(p_swap=0.2, step=0.2, cube=cube, skin=0.6 if cube else 0.45, record_every=50)
     a = SwapMonteCarlo(conf, pot, 0.8, 9, all_pairs_below=0, **kw)
     b = SwapMonteCarlo(conf, pot, 0.8, 9, all_pairs_below=10 ** 9, **kw)
     assert a.state.verlet and not b.state.verlet
     a.run(300)
     b.run(300)
-    assert a.state.n_rebuilds > 5
+    assert a.state.row_rebuilds[0] > 5
     assert np.array_equal(a.state.diameters, b.state.diameters)
     np.testing.assert_allclose(a.state.positions, b.state.positions, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(a.state.counters, b.state.counters)
     np.testing.assert_allclose(a.result().energies, b.result().energies, rtol=1e-11)
 
 
+def _audit_lists(sampler):
+    """Check the neighbour rows against a from-scratch search: every pair closer than r_c is listed
+    (both ways, mirrors consistent) and in the near part, cached factors equal recomputed ones, and
+    the invariant holds."""
+    s, pot = sampler.state, sampler.pot
+    npart = s.positions.shape[0]
+    slot = np.full((npart, npart), -1)  # slot[i, k]: entry of k in the row of i
+    for i in range(npart):
+        row = s.nbr_idx[i, :s.nbr_count[i]]
+        slot[i, row] = np.arange(row.size)
+        assert np.unique(row).size == row.size and i not in row
+    i, k = np.nonzero(slot >= 0)
+    q = slot[i, k]
+    assert np.array_equal(slot[k, i], s.nbr_mirror[i, q]), "rows not symmetric / mirrors wrong"
+    ii, jj, dr = neighbour_pairs(s.positions, s.box, pot.r_cut)
+    missing = slot[ii, jj] < 0
+    assert not missing.any(), f"pairs within r_c missing from the list: {list(zip(ii[missing], jj[missing]))[:5]}"
+    # cached factors: amplitude x radial factor = phi of every listed pair at its current distance
+    dx = s.positions[k] - s.positions[i]
+    dx -= s.box * np.round(dx / s.box)
+    phi = pot.phi(np.sqrt(np.sum(dx * dx, axis=1)), 0.5 * (s.diameters[i] + s.diameters[k]))
+    np.testing.assert_allclose(s.nbr_amp[i, q] * s.nbr_rad[i, q], phi, rtol=1e-12, atol=1e-15)
+    # every listed pair that one move could bring inside r_c is in the near part of the row (both rows)
+    r_near = near_radius(pot.r_cut, s.step, s.cube, s.positions.shape[1])
+    close = np.sum(dx * dx, axis=1) < r_near ** 2
+    assert np.all(q[close] < s.nbr_near[i[close]]), "a pair within r_c + step is outside the near part"
+    assert np.all(s.nbr_near <= s.nbr_count)
+    if s.verlet:
+        assert np.all(np.sum((s.unwrapped - s.uref) ** 2, axis=1) <= (0.5 * s.skin) ** 2 * (1 + 1e-12))
+        wrapped_ref = s.uref - s.box * np.floor(s.uref / s.box)
+        ri, rj, _ = neighbour_pairs(wrapped_ref, s.box, pot.r_cut + s.skin * (1 - 1e-9))
+        assert np.all(slot[ri, rj] >= 0), "a pair with references closer than r_c + skin is not listed"
+
+
+@pytest.mark.parametrize("d,n_side,temperature,cube,skin", [(2, 14, 3.0, False, 0.4), (2, 14, 3.0, False, 1.0),
+                                                            (3, 6, 2.0, True, 1.0), (3, 6, 0.4, False, 1.0),
+                                                            (4, 5, 2.0, False, 1.0)])
+def test_neighbour_rows_never_miss_a_pair(d, n_side, temperature, cube, skin):
+    """Audit the incrementally maintained rows after every chunk of a long run (at high T particles
+    travel many skins), with rows cut to their current length so that they overflow (full rebuilds);
+    the bookkept energy must equal the recomputed one after every chunk."""
+    pot = gv.TaperedIPL(taper=2)
+    conf = jittered_configuration(d, n_side, seed=d)
+    sampler = SwapMonteCarlo(conf, pot, temperature, seed=5, step=0.2, cube=cube, skin=skin, record_every=10 ** 9)
+    s = sampler.state
+    assert s.verlet
+    tight = int(s.nbr_count.max())
+    for name in ("nbr_idx", "nbr_mirror", "nbr_rad", "nbr_amp"):
+        setattr(s, name, getattr(s, name)[:, :tight].copy())
+    for _ in range(12):
+        sampler.run(20)
+        _audit_lists(sampler)
+        e_full = sampler.full_energy()
+        assert sampler.energy == pytest.approx(e_full, rel=1e-9, abs=1e-9)
+    assert s.row_rebuilds[0] > 0
+    if temperature > 1:  # rows rebuilt many times over, overflows, particles gone farther than a skin
+        assert s.row_rebuilds[0] > 2 * conf.N and s.n_rebuilds >= 1
+        assert np.max(np.linalg.norm(s.unwrapped - s.initial_unwrapped, axis=1)) > s.skin
+
+
 def _states_equal(s, t):
-    for name in ("positions", "unwrapped", "diameters", "energy_buf", "counters", "uref", "nbr_idx"):
+    for name in ("positions", "unwrapped", "diameters", "energy_buf", "counters", "uref", "nbr_idx", "nbr_count",
+                 "nbr_near", "nbr_mirror", "nbr_rad", "nbr_amp", "row_rebuilds"):
         assert np.array_equal(getattr(s, name), getattr(t, name)), name
     assert s.sweeps_done == t.sweeps_done and s.rng_state == t.rng_state
     assert s.energies == t.energies and s.q_initial == t.q_initial

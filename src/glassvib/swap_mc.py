@@ -4,11 +4,14 @@ Contract: a trial is, with probability ``p_swap``, an exchange of the diameters 
 particles, otherwise a displacement of one random particle by ``step`` in a random direction (or
 uniformly in a cube of half-side ``step``); Metropolis acceptance at temperature T (k_B = 1). One
 sweep is N trials. Each trial costs O(1): energies are computed incrementally from a Verlet list
-(radius r_c + skin) whose entries cache r^2 and phi of each pair; the list is rebuilt before a
-proposal that could reach an unlisted pair (distance from its list reference plus the largest
-accepted displacement since the rebuild > skin), and the total energy is updated by the accepted
+(radius r_c + skin, one padded row per particle) whose entries cache the two factors of each pair
+energy; a trial visits only the entries within r_c + step (the "near" part of a row). The list is
+maintained per particle: each particle has its own reference position, and a proposal farther
+than skin / 2 from it first rebuilds that particle's row alone (an unlisted pair then always has
+its references >= r_c + skin apart, so the particles are >= r_c apart); all rows are rebuilt only
+when one overflows its capacity. The total energy is updated by the accepted
 differences (and recomputed from scratch only after huge transients, e.g. overlaps of a random
-start). The numba kernels live in :mod:`glassvib.swap_kernels`.
+start). The numba kernels and the exact invariant are in :mod:`glassvib.swap_kernels`.
 
 All randomness is drawn in Python from a numpy ``Generator`` (PCG64) as a plain stream of doubles,
 consumed sweep by sweep, so that the run state (:class:`SwapMCState`: arrays, counters, traces and
@@ -28,7 +31,7 @@ from .configuration import Configuration
 from .decorrelation import OverlapAccumulator, estimate_tau, self_overlap
 from .neighbours import check_box, neighbour_pairs
 from .potential import TaperedIPL
-from .swap_kernels import _build_cache, _mc_kernel, trials_per_row
+from .swap_kernels import _build_rows, _mc_kernel, near_radius, trials_per_row
 from .system import energy_forces_arrays
 
 __all__ = ["SwapMonteCarlo", "SwapMCResult", "SwapMCState", "swap_monte_carlo", "trials_per_row"]
@@ -51,10 +54,13 @@ def _all_pairs(npart: int):
 class SwapMCState:
     """Everything that determines the continuation of a run (picklable; see module docstring).
 
-    Arrays: positions (N, d) wrapped, unwrapped (N, d), diameters (N,), list reference ``uref`` (N, d)
-    and the CSR neighbour list (``nbr_start``, ``nbr_idx``, ``nbr_mirror``) with its cached r^2 and
-    pair energies (``nbr_r2``, ``nbr_phi``). Scalars: energy (incremental total),
-    counters, sweeps done, ``rng_state`` (numpy ``bit_generator.state``). Traces: ``energies`` and
+    Arrays: positions (N, d) wrapped, unwrapped (N, d), diameters (N,), per-particle list references
+    ``uref`` (N, d) and the padded neighbour rows (``nbr_idx`` (N, capacity), ``nbr_count`` (N,),
+    ``nbr_near`` (N,), ``nbr_mirror``) with the cached factors of each pair energy, radial factor
+    ``nbr_rad`` and amplitude ``nbr_amp`` (see :mod:`glassvib.swap_kernels`); the entry order
+    depends on the history, so the rows are state. Scalars: energy (incremental total),
+    counters, ``row_rebuilds`` (rows rebuilt one at a time), ``n_rebuilds`` (rebuilds of all rows),
+    sweeps done, ``rng_state`` (numpy ``bit_generator.state``). Traces: ``energies`` and
     ``record_sweeps`` (one entry per record), ``q_initial``/``msd_initial`` (overlap with the initial
     configuration) and the :class:`OverlapAccumulator`.
     """
@@ -74,14 +80,16 @@ class SwapMCState:
     seed: object
     rng_state: dict
     uref: np.ndarray
-    nbr_start: np.ndarray
+    nbr_count: np.ndarray
+    nbr_near: np.ndarray
     nbr_idx: np.ndarray
     nbr_mirror: np.ndarray
-    nbr_r2: np.ndarray
-    nbr_phi: np.ndarray
+    nbr_rad: np.ndarray
+    nbr_amp: np.ndarray
     initial_unwrapped: np.ndarray
     energy_buf: np.ndarray = field(default_factory=lambda: np.zeros(3))
     counters: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
+    row_rebuilds: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     sweeps_done: int = 0
     n_rebuilds: int = 0
     n_resyncs: int = 0
@@ -109,8 +117,10 @@ class SwapMCResult:
         q_initial, msd_initial: self-overlap / MSD with the initial configuration per record.
         lag_sweeps, overlap, msd: origin-averaged Q(t) and MSD(t) (t in sweeps).
         tau_sweeps: decorrelation time (Q = 1/e), nan if not resolved.
-        n_rebuilds: Verlet list rebuilds. state: :class:`SwapMCState` to resume from.
+        n_rebuilds: rebuilds of the whole Verlet list (a row overflowed its capacity).
+        state: :class:`SwapMCState` to resume from.
         success, message: always True / "ok" unless the kernel reported a problem.
+        n_row_rebuilds: rebuilds of a single particle's row.
     """
 
     configuration: Configuration
@@ -132,6 +142,7 @@ class SwapMCResult:
     state: SwapMCState
     success: bool = True
     message: str = "ok"
+    n_row_rebuilds: int = 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -168,11 +179,14 @@ class SwapMonteCarlo:
         p_swap: probability of a swap trial.
         step: displacement length (``cube=False``: random direction, fixed length, as in the
             paper) or half-side of the uniform cube (``cube=True``).
-        skin: Verlet skin; must exceed the largest displacement (step, or step sqrt(d) for cube).
-            The list is rebuilt before a trial whose
-            proposal is farther than skin - (largest accepted displacement since the rebuild) from
-            its reference, which guarantees that every pair closer than r_c is listed. The skin is
-            reduced to L / 2 - r_c where the box is small; if that leaves less than 1.5 times the
+        skin: Verlet skin, at least twice the largest displacement (step, or step sqrt(d) for
+            cube). A particle's row is rebuilt before a trial whose proposal is farther than
+            skin / 2 from the particle's reference, which guarantees that every pair closer than
+            r_c is listed. The scans visit only the pairs within r_c + step, so a wide skin costs
+            little besides memory and makes the rebuilds rare (d = 3, N = 1000, T = 0.33: 2.6
+            rebuilt rows per sweep at skin 1, 25 at skin 0.6, with the same speed within 3 %
+            from skin 0.9 to 1.5; see bench/bench_sampling.py). The skin is
+            reduced to L / 2 - r_c where the box is small; if that leaves less than twice the
             largest displacement, or N <= ``all_pairs_below``, every particle lists all others
             (never rebuilt; any step allowed).
         record_every: sweeps between records (energy trace and decorrelation).
@@ -191,23 +205,28 @@ class SwapMonteCarlo:
             self.state = state.copy()
             self.rng = np.random.Generator(np.random.PCG64())
             self.rng.bit_generator.state = self.state.rng_state
+            if not hasattr(self.state, "nbr_near"):  # a checkpoint of the former CSR list: rebuild
+                for name in ("nbr_start", "nbr_r2", "nbr_phi"):
+                    self.state.__dict__.pop(name, None)
+                self.state.row_rebuilds = np.zeros(1, np.int64)
+                self._rebuild()
             return
         _check_args(conf, pot, temperature, p_swap, step, skin, record_every)
         npart, d = conf.N, conf.d
         box = conf.box
         max_disp = step * (math.sqrt(d) if cube else 1.0)
-        if npart > all_pairs_below and not max_disp < skin:
-            raise ValueError(f"step = {step!r} with skin = {skin!r}: the Verlet list needs skin > step "
-                             f"(> step sqrt(d) for cube moves)")
+        if npart > all_pairs_below and not 2.0 * max_disp <= skin:
+            raise ValueError(f"step = {step!r} with skin = {skin!r}: the Verlet list needs skin >= 2 step "
+                             f"(>= 2 step sqrt(d) for cube moves)")
         # the list radius r_c + skin must stay below L / 2 (one image); shrink the skin if needed
         skin = min(float(skin), 0.5 * box - pot.r_cut - 1e-9 * box)
-        verlet = npart > all_pairs_below and skin > 1.5 * max_disp
+        verlet = npart > all_pairs_below and skin >= 2.0 * max_disp
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.rng = np.random.Generator(np.random.PCG64(ss))
         pos = np.array(conf.positions, dtype=np.float64)
         cutoff = 0.3 * float(np.mean(conf.diameters)) if overlap_cutoff is None else float(overlap_cutoff)
         dia = np.array(conf.diameters, dtype=np.float64)
-        lists = self._lists(pos, dia, box, verlet, skin)
+        lists = self._lists(pos, dia, box, verlet, skin, near_radius(pot.r_cut, float(step), bool(cube), d))
         e0 = float(energy_forces_arrays(pos, conf.diameters, box, pot)[0])
         self.state = SwapMCState(
             positions=pos, unwrapped=pos.copy(), diameters=dia, box=box,
@@ -220,22 +239,35 @@ class SwapMonteCarlo:
         self._record()
 
     # -- bookkeeping ---------------------------------------------------------------------------
-    def _lists(self, pos, dia, box, verlet, skin):
+    def _pot(self):
+        n, rc, m_code = self.pot.params
+        return float(n), _half_n(n), float(rc), int(m_code)
+
+    def _lists(self, pos, dia, box, verlet, skin, r_near, min_capacity=0):
+        """All rows from scratch (references = current positions); capacity 1.25 x the longest row + 8."""
         npart = pos.shape[0]
         if verlet:
             ii, jj, _ = neighbour_pairs(pos, box, self.pot.r_cut + skin)
+            longest = int(np.bincount(np.concatenate([ii, jj]), minlength=npart).max())
+            cap = min(npart - 1, max(min_capacity, int(1.25 * longest) + 8))
         else:
             ii, jj = _all_pairs(npart)
-        n, rc, m_code = self.pot.params
-        start, idx, mirror, pr2, pe = _build_cache(ii, jj, pos, dia, box, npart, n, _half_n(n), rc, m_code)
-        return dict(nbr_start=start, nbr_idx=idx, nbr_mirror=mirror, nbr_r2=pr2, nbr_phi=pe)
+            cap = npart - 1
+        idx, count, near, mirror, rad, amp = _build_rows(ii, jj, pos, dia, float(box), cap, r_near, self._pot())
+        return dict(nbr_idx=idx, nbr_count=count, nbr_near=near, nbr_mirror=mirror, nbr_rad=rad, nbr_amp=amp)
+
+    def _lists_tuple(self):
+        s = self.state
+        return s.nbr_idx, s.nbr_count, s.nbr_near, s.nbr_mirror, s.nbr_rad, s.nbr_amp
 
     def _rebuild(self):
+        """Rebuild all rows (a row overflowed): references = current positions, larger capacity."""
         s = self.state
-        for name, value in self._lists(s.positions, s.diameters, s.box, True, s.skin).items():
+        grow = s.nbr_idx.shape[1] + 8 if hasattr(s, "nbr_near") else 0
+        r_near = near_radius(self.pot.r_cut, s.step, s.cube, s.positions.shape[1])
+        for name, value in self._lists(s.positions, s.diameters, s.box, s.verlet, s.skin, r_near, grow).items():
             setattr(s, name, value)
         s.uref = s.unwrapped.copy()
-        s.energy_buf[2] = 0.0
         s.n_rebuilds += 1
 
     def full_energy(self) -> float:
@@ -288,8 +320,7 @@ class SwapMonteCarlo:
         s = self.state
         npart, d = s.positions.shape
         k = trials_per_row(d)
-        n, rc, m_code = self.pot.params
-        half_n = _half_n(n)
+        pot = self._pot()
         beta = 1.0 / s.temperature
         max_chunk_sweeps = max(1, max_chunk_trials // npart)
         done = 0
@@ -299,9 +330,9 @@ class SwapMonteCarlo:
             rand = self.rng.random((nb * npart, k))
             t = 0
             while True:
-                t, status = _mc_kernel(s.positions, s.unwrapped, s.diameters, s.box, s.nbr_start, s.nbr_idx,
-                                       s.nbr_mirror, s.nbr_r2, s.nbr_phi, s.uref, s.verlet, s.skin, rand, t, beta, s.p_swap, s.step,
-                                       s.cube, n, half_n, rc, m_code, s.counters, s.energy_buf)
+                t, status = _mc_kernel(s.positions, s.unwrapped, s.diameters, s.box, self._lists_tuple(), s.uref,
+                                       s.verlet, s.skin, rand, t, beta, s.p_swap, s.step, s.cube, pot,
+                                       s.counters, s.row_rebuilds, s.energy_buf)
                 if status == 0:
                     break
                 self._rebuild()
@@ -333,7 +364,7 @@ class SwapMonteCarlo:
             n_trials=int(c[0] + c[2]), n_move=int(c[0]), n_swap=int(c[2]), sweeps=int(s.sweeps_done),
             q_initial=np.array(s.q_initial), msd_initial=np.array(s.msd_initial),
             lag_sweeps=lag_sweeps, overlap=q, msd=msd, tau_sweeps=estimate_tau(lag_sweeps, q),
-            n_rebuilds=int(s.n_rebuilds), state=s.copy())
+            n_rebuilds=int(s.n_rebuilds), state=s.copy(), n_row_rebuilds=int(s.row_rebuilds[0]))
 
 
 def swap_monte_carlo(conf: Configuration, pot: TaperedIPL, temperature: float, sweeps: int, seed,
@@ -351,7 +382,7 @@ def swap_monte_carlo(conf: Configuration, pot: TaperedIPL, temperature: float, s
         p_swap: probability of a diameter-swap trial (paper: 0.2).
         step: displacement length (paper: 0.2, random direction).
         cube: displace uniformly in [-step, step]^d instead.
-        skin: Verlet-list skin (> step).
+        skin: Verlet-list skin (>= 2 step, >= 2 step sqrt(d) for cube moves).
         record_every: sweeps between records of the energy / overlap traces.
         overlap_cutoff: self-overlap cutoff (default 0.3 x mean diameter).
         state: resume from a :class:`SwapMCState` (e.g. ``previous_result.state``).
