@@ -8,6 +8,7 @@ import pytest
 from conftest import quenched_glass as _quenched_glass
 import scipy.optimize
 
+from glassvib import elasticity, modes, multigrid
 from glassvib.elasticity import (affine_force_field, born_term, nonaffine_term, omega0, shear_moduli,
                                  shear_modulus)
 from glassvib.lattices import d4_lattice, fcc_lattice, hypercubic_lattice
@@ -81,6 +82,24 @@ def test_sparse_equals_dense_pseudo_inverse(d, N):
     np.testing.assert_allclose(sparse.nonaffine, dense.nonaffine, rtol=1e-8)
     np.testing.assert_allclose(sparse.G_planes, dense.G_planes, rtol=1e-8)
     assert shear_modulus(conf, POT) == pytest.approx(sparse.G, rel=1e-14)
+
+
+@pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")
+@pytest.mark.parametrize("d,N", [(2, 144), (3, 216)])
+def test_multigrid_cg_equals_dense_pseudo_inverse(d, N, monkeypatch):
+    """The large-system route (multigrid-preconditioned CG, several levels) against the dense
+    pseudo-inverse, and 'sparse' switching to it above LOBPCG_MIN_DOF rows."""
+    monkeypatch.setattr(modes, "AMG_MAX_COARSE", 60)
+    conf = quenched_glass(d, N, 11)
+    cg, dense = shear_moduli(conf, POT, method="cg"), shear_moduli(conf, POT, method="dense")
+    np.testing.assert_allclose(cg.nonaffine, dense.nonaffine, rtol=1e-8)
+    calls = []
+    orig = elasticity._cg_nonaffine
+    monkeypatch.setattr(elasticity, "_cg_nonaffine", lambda *a: calls.append(1) or orig(*a))
+    monkeypatch.setattr(modes, "LOBPCG_MIN_DOF", 10)
+    auto = shear_moduli(conf, POT)
+    assert calls == [1]
+    np.testing.assert_allclose(auto.G_planes, dense.G_planes, rtol=1e-8)
 
 
 def test_nonaffine_term_with_a_rattler():

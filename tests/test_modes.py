@@ -12,6 +12,7 @@ from glassvib.lattices import fcc_lattice, hypercubic_lattice
 from glassvib.modes import (available_backends, count_modes, full_spectrum, lowest_modes, modes_below,
                             translation_vectors, zero_tolerance)
 from glassvib import modes as modes_mod
+from glassvib import multigrid
 from glassvib.potential import TaperedIPL
 from glassvib.system import hessian
 
@@ -27,13 +28,20 @@ def dense_reference(H, k):
 
 # every route of lowest_modes: dense LAPACK, block shift-invert on each factorization backend
 # available here (CHOLMOD only where scikit-sparse is installed), and the ARPACK reference route
-ROUTES = [("dense", None)] + [("shift-invert", b) for b in available_backends()] + [("arpack", None)]
+# and multigrid-preconditioned LOBPCG (with a small coarsest level, so that the V-cycle has levels)
+ROUTES = ([("dense", None)] + [("shift-invert", b) for b in available_backends()] + [("arpack", None)]
+          + [("lobpcg", None)] * multigrid.available())
 ROUTE_IDS = [m if b is None else f"{m}-{b}" for m, b in ROUTES]
 
 
-def check_against_dense(H, k, route):
+@pytest.fixture(autouse=True)
+def small_coarsest_level(monkeypatch):
+    monkeypatch.setattr(modes_mod, "AMG_MAX_COARSE", 60)
+
+
+def check_against_dense(H, k, route, dim=None):
     method, backend = route if isinstance(route, tuple) else (route, None)
-    lam, vec = lowest_modes(H, k, method=method, backend=backend)
+    lam, vec = lowest_modes(H, k, method=method, backend=backend, dim=dim)
     ref, _, all_lam = dense_reference(H, k)
     scale = np.max(np.abs(all_lam))
     assert lam.shape == (k,) and vec.shape == (H.shape[0], k)
@@ -51,7 +59,7 @@ def check_against_dense(H, k, route):
 @pytest.mark.parametrize("d,N", [(2, 144), (3, 125)])
 def test_lowest_modes_glass(d, N, route):
     H = hessian(quenched_glass(d, N, 7), POT)
-    lam = check_against_dense(H, 30, route)
+    lam = check_against_dense(H, 30, route, dim=d)
     assert np.sum(np.abs(lam) < zero_tolerance(H)) == d  # the d translations, nothing else
 
 
@@ -59,7 +67,7 @@ def test_lowest_modes_glass(d, N, route):
 def test_lowest_modes_stable_crystal(route):
     conf = fcc_lattice(4)  # 256 particles, highly degenerate spectrum
     H = hessian(conf, POT)
-    lam = check_against_dense(H, 40, route)
+    lam = check_against_dense(H, 40, route, dim=3)
     assert lam[3] > 0
 
 
@@ -69,7 +77,7 @@ def test_lowest_modes_unstable_crystal(d, cells, route):
     """Square / simple cubic lattices of a repulsive potential have negative eigenvalues: they
     must come first, as they are, not ordered by magnitude."""
     H = hessian(hypercubic_lattice(d, cells), POT)
-    lam = check_against_dense(H, 25, route)
+    lam = check_against_dense(H, 25, route, dim=d)
     assert lam[0] < -1e-3, "these crystals are unstable"
 
 
@@ -102,6 +110,44 @@ def test_auto_routes(monkeypatch):
         assert calls == ["dense", "cholmod", "dense", "cholmod"]
     else:
         assert calls == ["dense", "dense", "dense", "superlu"]
+
+
+@pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")
+def test_auto_picks_lobpcg_for_large_matrices(monkeypatch):
+    """Above LOBPCG_MIN_DOF rows 'auto' uses multigrid LOBPCG, but only when dim is known."""
+    H = hessian(quenched_glass(3, 125, 7), POT)
+    calls = []
+    orig = modes_mod._lobpcg_lowest
+    monkeypatch.setattr(modes_mod, "_lobpcg_lowest", lambda *a, **k: calls.append("lobpcg") or orig(*a, **k))
+    monkeypatch.setattr(modes_mod, "DENSE_MAX_DOF", 100)
+    monkeypatch.setattr(modes_mod, "LOBPCG_MIN_DOF", 300)
+    check_against_dense(H, 20, "auto", dim=3)
+    assert calls == ["lobpcg"]
+    check_against_dense(H, 20, "auto")  # dim unknown: shift-invert
+    assert calls == ["lobpcg"]
+
+
+@pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")
+def test_lobpcg_not_converged_falls_back(monkeypatch):
+    H = hessian(quenched_glass(2, 144, 7), POT)
+    monkeypatch.setattr(modes_mod, "LOBPCG_MAX_ITER", 2)
+    with pytest.warns(RuntimeWarning, match="LOBPCG did not converge"):
+        check_against_dense(H, 20, "lobpcg", dim=2)
+
+
+@pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")
+def test_lobpcg_residuals_meet_tolerance():
+    """The convergence test uses the true residuals |H x - lambda x| (not the updated ones)."""
+    H = hessian(quenched_glass(3, 216, 3), POT)
+    vals, vecs, ok, steps = modes_mod._lobpcg_lowest(H, 40, 3, rtol=1e-10)
+    assert ok and steps > 0
+    tol = 1e-10 * np.max(np.abs(H.diagonal()))
+    res = np.linalg.norm(H @ vecs - vecs * vals, axis=0)
+    assert res.max() <= tol
+    np.testing.assert_allclose(vecs.T @ vecs, np.eye(40), atol=1e-10)
+    # each Ritz value lies within its residual norm of an eigenvalue (here: the right one)
+    ref = np.linalg.eigvalsh(H.toarray())[:40]
+    np.testing.assert_allclose(vals, ref, rtol=0, atol=tol)
 
 
 def test_modes_below_grows_k():
@@ -164,6 +210,8 @@ def test_lowest_modes_input_validation():
         lowest_modes(H, 2, method="shift-invert", backend="magic")
     with pytest.raises(ValueError, match="integer"):
         lowest_modes(H, 2.5)
+    with pytest.raises(ValueError, match="dim"):
+        lowest_modes(H, 2, dim=4)
 
 
 # ---------------------------------------------------------------- per-sample analysis (analysis.py)

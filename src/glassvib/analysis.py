@@ -128,7 +128,7 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
     if omega_c is None:
         omega_c = omega_c_fraction * w0 if np.isfinite(w0) else math.nan
     upper = (completeness_margin * omega_c) ** 2 if np.isfinite(omega_c) else 0.0
-    res = modes_below(H, upper, k=k, method=method)
+    res = modes_below(H, upper, k=k, method=method, dim=conf.d)
     tol = zero_tolerance(H, zero_rtol)
     counts = count_modes(res.eigenvalues, conf.d, tol)
     lam = res.eigenvalues

@@ -25,7 +25,10 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
+from . import modes as _modes
+from . import multigrid as _multigrid
 from .configuration import Configuration
+from .modes import translation_vectors
 from .potential import TaperedIPL
 from .system import hessian, pair_terms
 
@@ -93,8 +96,12 @@ def nonaffine_term(H, Xi, d, method="sparse", rtol=1e-10):
         Xi: (dN,) or (dN, q) affine force fields.
         d: spatial dimension (number of translational zero modes).
         method: "sparse": pin particle 0 and solve the reduced system (exact when H's null space
-            is the translations; MINRES on the full system otherwise); "dense": pseudo-inverse
-            from a dense eigen-decomposition with eigenvalues |lambda| < rtol * max dropped.
+            is the translations; MINRES on the full system otherwise) with a sparse LU factor, or,
+            from glassvib.modes.LOBPCG_MIN_DOF rows on (where the factor would not fit in memory),
+            with "cg"; "cg": conjugate gradients preconditioned by the multigrid V-cycle of
+            glassvib.multigrid, projected on the complement of the translations, to a relative
+            residual rtol; "dense": pseudo-inverse from a dense eigen-decomposition with
+            eigenvalues |lambda| < rtol * max dropped.
 
     Returns:
         (q,) values.
@@ -104,15 +111,53 @@ def nonaffine_term(H, Xi, d, method="sparse", rtol=1e-10):
         Xi = Xi[:, None]
     if Xi.shape[0] != H.shape[0]:
         raise ValueError(f"Xi has {Xi.shape[0]} rows, expected dN = {H.shape[0]}")
+    if method == "sparse" and H.shape[0] >= _modes.LOBPCG_MIN_DOF and _multigrid.available():
+        method = "cg"
     if method == "sparse":
         return _sparse_nonaffine(H, Xi, int(d))
+    if method == "cg":
+        return _cg_nonaffine(H, Xi, int(d), rtol)
     if method != "dense":
-        raise ValueError(f"method = {method!r}, expected 'sparse' or 'dense'")
+        raise ValueError(f"method = {method!r}, expected 'sparse', 'cg' or 'dense'")
     A = H.toarray() if scipy.sparse.issparse(H) else np.asarray(H)
     lam, V = scipy.linalg.eigh(A)
     keep = np.abs(lam) > rtol * np.max(np.abs(lam))
     proj = V[:, keep].T @ Xi
     return np.sum(proj ** 2 / lam[keep, None], axis=0)
+
+
+def _cg_nonaffine(H, Xi, d, rtol, max_iter=10000):
+    """Xi^T H^+ Xi by block conjugate gradients (each column its own CG, vectorized) on the
+    complement of the translations, preconditioned by a multigrid V-cycle for H + 1e-6 max|H_ii| I
+    whose output is projected on that complement."""
+    H = scipy.sparse.csr_matrix(H, dtype=np.float64)
+    n = H.shape[0]
+    T = translation_vectors(n // d, d)
+
+    def project(V):
+        return V - T @ (T.T @ V)
+
+    M = _multigrid.AMGPreconditioner(H, d, 1e-6 * float(np.max(np.abs(H.diagonal()))),
+                                     max_coarse=_modes.AMG_MAX_COARSE)
+    B = project(Xi)
+    bnorm = np.maximum(np.linalg.norm(B, axis=0), 1e-300)
+    U = np.zeros_like(B)
+    R = B.copy()
+    Z = project(M(R))
+    P = Z.copy()
+    rz = np.einsum("ij,ij->j", R, Z)
+    for _ in range(max_iter):
+        if np.all(np.linalg.norm(R, axis=0) <= rtol * bnorm):
+            return np.einsum("ij,ij->j", B, U)
+        HP = H @ P
+        alpha = rz / np.einsum("ij,ij->j", P, HP)
+        U += P * alpha
+        R -= HP * alpha
+        Z = project(M(R))
+        rz_new = np.einsum("ij,ij->j", R, Z)
+        P = Z + P * (rz_new / rz)
+        rz = rz_new
+    raise RuntimeError(f"CG for the non-affine term did not reach rtol = {rtol} in {max_iter} steps")
 
 
 def _sparse_nonaffine(H, Xi, d):
@@ -145,14 +190,15 @@ def shear_moduli(conf: Configuration, pot: TaperedIPL, method="sparse", H=None) 
     Args:
         conf: configuration (an energy minimum; at a non-minimum the formula is still evaluated).
         pot: the potential.
-        method: "sparse" (pinned sparse LU solve) or "dense" (pseudo-inverse from a dense eigh).
+        method: "sparse" (pinned sparse LU solve; multigrid CG for very large H), "cg" (multigrid
+            CG) or "dense" (pseudo-inverse from a dense eigh); see :func:`nonaffine_term`.
         H: optional precomputed Hessian (delta = 0) to avoid recomputing it.
 
     Returns:
         :class:`ShearModulusResult`.
     """
-    if method not in ("sparse", "dense"):
-        raise ValueError(f"method = {method!r}, expected 'sparse' or 'dense'")
+    if method not in ("sparse", "cg", "dense"):
+        raise ValueError(f"method = {method!r}, expected 'sparse', 'cg' or 'dense'")
     d, N = conf.d, conf.N
     terms = pair_terms(conf, pot)
     if H is None:

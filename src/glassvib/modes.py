@@ -20,6 +20,7 @@ slower factorization). Without it, the pure-scipy fallbacks are a dense Cholesky
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,15 @@ DENSE_MAX_DOF = 600
 DENSE_MIN_K_FRACTION = 1.0 / 6.0
 #: shift-invert factorization: dense Cholesky up to this many rows, sparse above
 DENSE_FACTOR_MAX_DOF = 7000
+#: ``method="auto"`` uses multigrid-preconditioned LOBPCG from this many rows on (when pyamg is
+#: installed and ``dim`` is given): a sparse Cholesky factor grows like dN^(4/3) in memory
+LOBPCG_MIN_DOF = 150_000
+#: LOBPCG: converged when |H x - lambda x| <= LOBPCG_RTOL * max|H_ii|; step limit; buffer vectors
+LOBPCG_RTOL = 1e-8
+LOBPCG_MAX_ITER = 1000
+LOBPCG_MIN_BUFFER = 8
+#: largest coarsest-level size of the multigrid hierarchy (dense Cholesky there)
+AMG_MAX_COARSE = 2000
 
 try:  # optional: CHOLMOD through scikit-sparse (< 0.5 builds against Debian's libsuitesparse-dev)
     from sksparse.cholmod import CholmodNotPositiveDefiniteError as _CholmodNotPD
@@ -46,6 +56,12 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 #: factorization backends, in order of preference for large sparse matrices
 BACKENDS = ("dense", "cholmod", "superlu")
+
+
+def _multigrid_available():
+    from . import multigrid
+
+    return multigrid.available()
 
 
 def available_backends():
@@ -201,6 +217,122 @@ def _shift_invert_lowest(H, k, backend, *, block=None, tol=1e-6, seed=0):
     return vals[order], np.ascontiguousarray(Y[:, order])
 
 
+def _orthonormalize(W, drop=1e-10):
+    """Orthonormal basis of span(W) by two rounds of eigenvalue-based Gram orthonormalization
+    (SVQB); directions with Gram eigenvalue below ``drop`` of the largest are dropped."""
+    for _ in range(2):
+        if W.shape[1] == 0:
+            return W
+        G = W.T @ W
+        ev, V = np.linalg.eigh(0.5 * (G + G.T))
+        keep = ev > drop * max(float(ev[-1]), 1e-300)
+        W = W @ (V[:, keep] / np.sqrt(ev[keep]))
+    return W
+
+
+def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20):
+    """Locally optimal block preconditioned conjugate gradient (Knyazev 2001) for the k lowest
+    eigenpairs of a symmetric operator.
+
+    The block X (n, m), m > k, carries m - k buffer vectors that speed up the convergence of the
+    k-th pair and are never required to converge. Each step preconditions the residuals of the
+    unconverged columns (W), and does Rayleigh-Ritz on span[X, W, P] with P the previous search
+    direction; W and P are kept orthonormal and orthogonal to X, so the projected problem is a
+    standard symmetric one. H X is updated linearly and recomputed every ``refresh`` steps and
+    before convergence is declared; converged means |H x_i - theta_i x_i| <= tol for i < k.
+
+    Returns (theta (m,) ascending, X (n, m), converged, number of steps).
+    """
+    X = _orthonormalize(X)
+    m = X.shape[1]
+    AX = matmat(X)
+    G = X.T @ AX
+    theta, C = np.linalg.eigh(0.5 * (G + G.T))
+    X, AX = X @ C, AX @ C
+    P = AP = None
+    for it in range(max_iter + 1):
+        R = AX - X * theta
+        rnorm = np.linalg.norm(R, axis=0)
+        conv = rnorm <= tol
+        if conv[:k].all() or it % refresh == refresh - 1:
+            AX = matmat(X)  # remove the drift of the linear updates, then test again
+            R = AX - X * theta
+            rnorm = np.linalg.norm(R, axis=0)
+            conv = rnorm <= tol
+            if conv[:k].all():
+                return theta, X, True, it
+        if it == max_iter:
+            break
+        active = ~conv
+        W = precond(np.ascontiguousarray(R[:, active]))
+        for _ in range(2):
+            W = W - X @ (X.T @ W)
+            if P is not None:
+                W = W - P @ (P.T @ W)
+        W = _orthonormalize(W)
+        AW = matmat(W)
+        basis, images = [X, W], [AX, AW]
+        if P is not None:
+            basis.append(P)
+            images.append(AP)
+        edges = np.cumsum([0] + [b.shape[1] for b in basis])
+        Gm = np.empty((edges[-1], edges[-1]))
+        for a in range(len(basis)):
+            for b in range(a, len(basis)):
+                g = basis[a].T @ images[b]
+                Gm[edges[a]:edges[a + 1], edges[b]:edges[b + 1]] = g
+                Gm[edges[b]:edges[b + 1], edges[a]:edges[a + 1]] = g.T
+        theta, Y = scipy.linalg.eigh(0.5 * (Gm + Gm.T), subset_by_index=[0, m - 1], driver="evr",
+                                     check_finite=False)
+        Pn, APn = W @ Y[edges[1]:edges[2]], AW @ Y[edges[1]:edges[2]]
+        if P is not None:
+            Pn += P @ Y[edges[2]:]
+            APn += AP @ Y[edges[2]:]
+        X = X @ Y[:m] + Pn
+        AX = AX @ Y[:m] + APn
+        # next search directions: those of the active columns, orthonormal and orthogonal to X
+        Pn, APn = Pn[:, active], APn[:, active]
+        c = X.T @ Pn
+        Pn -= X @ c
+        APn -= AX @ c
+        Gp = Pn.T @ Pn
+        ev, V = np.linalg.eigh(0.5 * (Gp + Gp.T))
+        keep = ev > 1e-12 * max(float(ev[-1]), 1e-300) if ev.size else ev > 0
+        T = V[:, keep] / np.sqrt(ev[keep])
+        P, AP = Pn @ T, APn @ T
+    return theta, X, False, max_iter
+
+
+def _lobpcg_lowest(H, k, dim, *, rtol=None, max_iter=None, seed=0):
+    """k lowest eigenpairs by LOBPCG preconditioned with a multigrid V-cycle for H + c I.
+
+    c starts at 1e-5 max|H_ii| (a positive semi-definite Hessian becomes definite) and grows
+    tenfold while the multigrid coarsest operator is not positive definite. Converged pairs have
+    residual norms <= rtol * max|H_ii| (default LOBPCG_RTOL). Returns (vals, vecs, converged, steps).
+    """
+    from . import multigrid
+
+    n = H.shape[0]
+    rtol = LOBPCG_RTOL if rtol is None else float(rtol)
+    scale = float(np.max(np.abs(H.diagonal()))) or 1.0
+    shift = 1e-5 * scale
+    bound = _gershgorin_bound(H)
+    while True:
+        try:
+            precond = multigrid.AMGPreconditioner(H, dim, shift, max_coarse=AMG_MAX_COARSE)
+            break
+        except multigrid.NotPositiveDefinite:
+            if shift > 2.0 * bound:  # pragma: no cover - cannot happen for a symmetric matrix
+                raise
+            shift *= 10.0
+    m = min(n, k + max(LOBPCG_MIN_BUFFER, k // 4))
+    rng = np.random.Generator(np.random.PCG64(seed))
+    X0 = rng.standard_normal((n, m))
+    max_iter = LOBPCG_MAX_ITER if max_iter is None else int(max_iter)
+    theta, X, ok, steps = _lobpcg(lambda V: H @ V, precond, X0, k, rtol * scale, max_iter)
+    return theta[:k], np.ascontiguousarray(X[:, :k]), ok, steps
+
+
 def _sparse_lowest(H, k, tol=0.0):
     """Reference route: scipy ARPACK shift-invert with a SuperLU (symmetric mode) factorization."""
     n = H.shape[0]
@@ -211,7 +343,7 @@ def _sparse_lowest(H, k, tol=0.0):
     return vals[order], vecs[:, order]
 
 
-def lowest_modes(H, k, *, method="auto", backend=None):
+def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
     """k algebraically lowest eigenpairs of a symmetric matrix (SPEC §3.5, §6).
 
     Routes: "dense" is LAPACK eigh of the whole matrix (chosen by "auto" for dN <= DENSE_MAX_DOF
@@ -220,14 +352,22 @@ def lowest_modes(H, k, *, method="auto", backend=None):
     nearest eigenvalues to sigma are the algebraically lowest) and runs a block Krylov method on
     (H - sigma I)^-1 with Rayleigh-Ritz; the factorization backend is CHOLMOD (scikit-sparse)
     where installed, otherwise dense Cholesky for dN <= DENSE_FACTOR_MAX_DOF and SuperLU in
-    symmetric mode above. "arpack" is scipy's eigsh shift-invert with the SuperLU factor (reference).
+    symmetric mode above. "lobpcg" (chosen by "auto" from LOBPCG_MIN_DOF rows on, where a sparse
+    factor no longer fits in memory, if pyamg is installed and ``dim`` is given) is LOBPCG with k/4
+    buffer vectors, preconditioned by a smoothed-aggregation multigrid V-cycle for H + c I
+    (:mod:`glassvib.multigrid`); converged when every residual |H x - lambda x| <= LOBPCG_RTOL
+    max|H_ii|, otherwise the shift-invert route is used instead (with a warning). "arpack" is
+    scipy's eigsh shift-invert with the SuperLU factor (reference).
 
     Args:
         H: symmetric matrix, scipy.sparse (dN, dN) or dense ndarray; for a Hessian with unit
             masses the eigenvalues are omega^2 (energy / length^2).
         k: number of eigenpairs, 1 <= k <= dN.
-        method: "auto", "dense", "shift-invert" (alias "sparse") or "arpack".
+        method: "auto", "dense", "shift-invert" (alias "sparse"), "lobpcg" or "arpack".
         backend: factorization backend for "shift-invert": "dense", "cholmod", "superlu" or None (auto).
+        dim: components per particle (d) of a Hessian with row index i*d + alpha; the multigrid
+            of "lobpcg" uses the d translations as its near-null space (None: a single constant
+            vector, a weaker preconditioner). "auto" picks "lobpcg" only when dim is given.
 
     Returns:
         (eigenvalues (k,) ascending, eigenvectors (dN, k) orthonormal columns). Zero modes are
@@ -241,18 +381,37 @@ def lowest_modes(H, k, *, method="auto", backend=None):
         raise ValueError(f"k = {k}, expected 1 <= k <= dN = {n}")
     if method == "sparse":
         method = "shift-invert"
-    if method not in ("auto", "dense", "shift-invert", "arpack"):
-        raise ValueError(f"method = {method!r}, expected 'auto', 'dense', 'shift-invert' or 'arpack'")
+    if method not in ("auto", "dense", "shift-invert", "lobpcg", "arpack"):
+        raise ValueError(f"method = {method!r}, expected 'auto', 'dense', 'shift-invert', 'lobpcg' or 'arpack'")
     if backend is not None and backend not in available_backends():
         raise ValueError(f"backend = {backend!r}, expected one of {available_backends()}")
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1
+                            or n % dim):
+        raise ValueError(f"dim = {dim!r}, expected a positive integer that divides dN = {n}")
+    if method == "lobpcg" and not _multigrid_available():
+        raise ValueError("method = 'lobpcg' needs pyamg (pip install 'pyamg>=5'); "
+                         "available without it: 'auto', 'dense', 'shift-invert', 'arpack'")
     if method == "auto":
-        method = "dense" if (n <= DENSE_MAX_DOF or k >= DENSE_MIN_K_FRACTION * n) else "shift-invert"
+        if n <= DENSE_MAX_DOF or k >= DENSE_MIN_K_FRACTION * n:
+            method = "dense"
+        elif n >= LOBPCG_MIN_DOF and dim is not None and _multigrid_available() and backend is None:
+            method = "lobpcg"
+        else:
+            method = "shift-invert"
     if method != "dense" and k >= n - 1:
         method = "dense"
     if method == "dense":
         return _dense_lowest(H, k)
     if method == "arpack":
         return _sparse_lowest(H, k)
+    if method == "lobpcg":
+        Hs = scipy.sparse.csr_matrix(H, dtype=np.float64)
+        vals, vecs, ok, steps = _lobpcg_lowest(Hs, k, 1 if dim is None else int(dim))
+        if ok:
+            return vals, vecs
+        warnings.warn(f"LOBPCG did not converge in {steps} steps (k = {k}, dN = {n}); "
+                      "falling back to shift-invert", RuntimeWarning, stacklevel=2)
+        method = "shift-invert"
     if backend is None:
         if _cholmod_cholesky is not None:
             backend = "cholmod"
@@ -282,7 +441,7 @@ class ModesResult:
     n_solves: int
 
 
-def modes_below(H, upper, k=50, *, k_max=None, growth=2.0, method="auto"):
+def modes_below(H, upper, k=50, *, k_max=None, growth=2.0, method="auto", dim=None):
     """Lowest eigenpairs, with k increased until the k-th eigenvalue exceeds ``upper`` (SPEC §3.5).
 
     Args:
@@ -291,7 +450,7 @@ def modes_below(H, upper, k=50, *, k_max=None, growth=2.0, method="auto"):
         k: initial number of eigenpairs.
         k_max: largest k tried (default dN); ``complete`` is False if it is reached first.
         growth: factor by which k grows per retry.
-        method: passed to :func:`lowest_modes`.
+        method, dim: passed to :func:`lowest_modes`.
 
     Returns:
         :class:`ModesResult` (all computed pairs, ascending; the caller selects those <= upper).
@@ -303,7 +462,7 @@ def modes_below(H, upper, k=50, *, k_max=None, growth=2.0, method="auto"):
         raise ValueError(f"growth = {growth}, expected > 1")
     n_solves = 0
     while True:
-        vals, vecs = lowest_modes(H, k, method=method)
+        vals, vecs = lowest_modes(H, k, method=method, dim=dim)
         n_solves += 1
         complete = bool(vals[-1] > upper or k == n)
         if complete or k >= k_max:
