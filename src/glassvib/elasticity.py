@@ -132,7 +132,10 @@ def _cg_nonaffine(H, Xi, d, rtol, max_iter=10000):
     whose output is projected on that complement."""
     H = scipy.sparse.csr_matrix(H, dtype=np.float64)
     n = H.shape[0]
-    T = translation_vectors(n // d, d)
+    perm = _multigrid.locality_permutation(H, d)  # x^T H^+ x is invariant under the relabelling
+    H = H[perm][:, perm].tocsr()
+    Xi = Xi[perm]
+    T = translation_vectors(n // d, d)  # permutes into itself (particle blocks stay together)
 
     def project(V):
         return V - T @ (T.T @ V)
@@ -149,7 +152,7 @@ def _cg_nonaffine(H, Xi, d, rtol, max_iter=10000):
     for _ in range(max_iter):
         if np.all(np.linalg.norm(R, axis=0) <= rtol * bnorm):
             return np.einsum("ij,ij->j", B, U)
-        HP = H @ P
+        HP = _multigrid.csr_matmat(H, P)
         alpha = rz / np.einsum("ij,ij->j", P, HP)
         U += P * alpha
         R -= HP * alpha

@@ -230,7 +230,7 @@ def _orthonormalize(W, drop=1e-10):
     return W
 
 
-def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20):
+def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20, callback=None):
     """Locally optimal block preconditioned conjugate gradient (Knyazev 2001) for the k lowest
     eigenpairs of a symmetric operator.
 
@@ -240,6 +240,7 @@ def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20):
     direction; W and P are kept orthonormal and orthogonal to X, so the projected problem is a
     standard symmetric one. H X is updated linearly and recomputed every ``refresh`` steps and
     before convergence is declared; converged means |H x_i - theta_i x_i| <= tol for i < k.
+    ``callback(step, residual norms (m,))`` is called once per step if given.
 
     Returns (theta (m,) ascending, X (n, m), converged, number of steps).
     """
@@ -254,6 +255,8 @@ def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20):
         R = AX - X * theta
         rnorm = np.linalg.norm(R, axis=0)
         conv = rnorm <= tol
+        if callback is not None:
+            callback(it, rnorm)
         if conv[:k].all() or it % refresh == refresh - 1:
             AX = matmat(X)  # remove the drift of the linear updates, then test again
             R = AX - X * theta
@@ -303,16 +306,20 @@ def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20):
     return theta, X, False, max_iter
 
 
-def _lobpcg_lowest(H, k, dim, *, rtol=None, max_iter=None, seed=0):
+def _lobpcg_lowest(H, k, dim, *, rtol=None, max_iter=None, seed=0, callback=None):
     """k lowest eigenpairs by LOBPCG preconditioned with a multigrid V-cycle for H + c I.
 
     c starts at 1e-5 max|H_ii| (a positive semi-definite Hessian becomes definite) and grows
-    tenfold while the multigrid coarsest operator is not positive definite. Converged pairs have
+    tenfold while the multigrid coarsest operator is not positive definite. The solve runs on H
+    with its rows in reverse Cuthill-McKee order (:func:`glassvib.multigrid.locality_permutation`). Converged pairs have
     residual norms <= rtol * max|H_ii| (default LOBPCG_RTOL). Returns (vals, vecs, converged, steps).
     """
     from . import multigrid
 
+    H = scipy.sparse.csr_matrix(H, dtype=np.float64)
     n = H.shape[0]
+    perm = multigrid.locality_permutation(H, dim)
+    H = H[perm][:, perm].tocsr()
     rtol = LOBPCG_RTOL if rtol is None else float(rtol)
     scale = float(np.max(np.abs(H.diagonal()))) or 1.0
     shift = 1e-5 * scale
@@ -329,8 +336,11 @@ def _lobpcg_lowest(H, k, dim, *, rtol=None, max_iter=None, seed=0):
     rng = np.random.Generator(np.random.PCG64(seed))
     X0 = rng.standard_normal((n, m))
     max_iter = LOBPCG_MAX_ITER if max_iter is None else int(max_iter)
-    theta, X, ok, steps = _lobpcg(lambda V: H @ V, precond, X0, k, rtol * scale, max_iter)
-    return theta[:k], np.ascontiguousarray(X[:, :k]), ok, steps
+    theta, X, ok, steps = _lobpcg(lambda V: multigrid.csr_matmat(H, V), precond, X0, k, rtol * scale, max_iter,
+                                  callback=callback)
+    vecs = np.empty((n, k))
+    vecs[perm] = X[:, :k]
+    return theta[:k], vecs, ok, steps
 
 
 def _sparse_lowest(H, k, tol=0.0):
