@@ -252,7 +252,8 @@ def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20, callback=None):
     X, AX = X @ C, AX @ C
     P = AP = None
     for it in range(max_iter + 1):
-        R = AX - X * theta
+        R = X * theta
+        np.subtract(AX, R, out=R)
         rnorm = np.linalg.norm(R, axis=0)
         conv = rnorm <= tol
         if callback is not None:
@@ -268,10 +269,10 @@ def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20, callback=None):
             break
         active = ~conv
         W = precond(np.ascontiguousarray(R[:, active]))
-        for _ in range(2):
-            W = W - X @ (X.T @ W)
+        for _ in range(2):  # classical Gram-Schmidt against X and P, twice
+            W -= X @ (X.T @ W)
             if P is not None:
-                W = W - P @ (P.T @ W)
+                W -= P @ (P.T @ W)
         W = _orthonormalize(W)
         AW = matmat(W)
         basis, images = [X, W], [AX, AW]
@@ -291,8 +292,10 @@ def _lobpcg(matmat, precond, X, k, tol, max_iter, refresh=20, callback=None):
         if P is not None:
             Pn += P @ Y[edges[2]:]
             APn += AP @ Y[edges[2]:]
-        X = X @ Y[:m] + Pn
-        AX = AX @ Y[:m] + APn
+        X = X @ Y[:m]
+        X += Pn
+        AX = AX @ Y[:m]
+        AX += APn
         # next search directions: those of the active columns, orthonormal and orthogonal to X
         Pn, APn = Pn[:, active], APn[:, active]
         c = X.T @ Pn

@@ -44,23 +44,30 @@ CHEBYSHEV_RATIO = 30.0
 
 
 @numba.njit(parallel=True, cache=True)
-def _csr_matmat_kernel(indptr, indices, data, X, out):
+def _csr_matmat_kernel(indptr, indices, data, X, out, alpha, beta):
+    """out = beta * out + alpha * A @ X (beta = 0: out is not read), rows in parallel."""
     for i in numba.prange(indptr.size - 1):
         acc = out[i]
-        acc[:] = 0
+        if beta == 0:
+            acc[:] = 0
+        elif beta != 1:
+            acc[:] *= beta
         for p in range(indptr[i], indptr[i + 1]):
-            v = data[p]
+            v = alpha * data[p]
             xj = X[indices[p]]
             for c in range(X.shape[1]):
                 acc[c] += v * xj[c]
 
 
-def csr_matmat(A, X):
-    """A @ X for a CSR matrix A and a C-contiguous dense block X (n, b), rows in parallel (numba
-    threads); the result has A's dtype. scipy's product runs on one thread."""
+def csr_matmat(A, X, out=None, alpha=1.0, beta=0.0):
+    """out = beta * out + alpha * A @ X for a CSR matrix A and a dense block X (n, b), rows in
+    parallel (numba threads); ``out`` (C-contiguous, A's dtype) is allocated when None. scipy's
+    product runs on one thread, and would allocate."""
     X = np.ascontiguousarray(X, dtype=A.dtype)
-    out = np.empty((A.shape[0], X.shape[1]), dtype=A.dtype)
-    _csr_matmat_kernel(A.indptr, A.indices, A.data, X, out)
+    if out is None:
+        out = np.empty((A.shape[0], X.shape[1]), dtype=A.dtype)
+        beta = 0.0
+    _csr_matmat_kernel(A.indptr, A.indices, A.data, X, out, A.dtype.type(alpha), A.dtype.type(beta))
     return out
 
 
@@ -89,9 +96,11 @@ def available() -> bool:
 class _Level:
     __slots__ = ("A", "P", "R", "dinv", "rho", "bs")
 
-    def apply_dinv(self, X):
+    def apply_dinv(self, X, out=None):
         bs = self.bs
-        return np.matmul(self.dinv, X.reshape(-1, bs, X.shape[1])).reshape(X.shape)
+        out = np.empty_like(X) if out is None else out
+        np.matmul(self.dinv, X.reshape(-1, bs, X.shape[1]), out=out.reshape(-1, bs, X.shape[1]))
+        return out
 
 
 def _diagonal_block_inverses(A, bs):
@@ -164,23 +173,32 @@ class AMGPreconditioner:
         self.nnz = tuple(int(m.A.nnz) for m in ml.levels)
 
     def _chebyshev(self, lv, b, x):
+        """``degree`` Chebyshev steps for A x = b preconditioned by D^-1, from x (None: 0), in place
+        where possible (the blocks are large: fresh arrays cost page faults)."""
         hi = 1.1 * lv.rho
         lo = hi / CHEBYSHEV_RATIO
         theta, delta = 0.5 * (hi + lo), 0.5 * (hi - lo)
         sigma = theta / delta
         rho_old = 1.0 / sigma
         if x is None:
-            r, x = b.copy(), np.zeros_like(b)
+            r = b.copy()
         else:
-            r = b - csr_matmat(lv.A, x)
-        step = lv.apply_dinv(r) / np.float32(theta)
-        for it in range(self.degree):
+            r = csr_matmat(lv.A, x, out=b.copy(), alpha=-1.0, beta=1.0)  # b - A x
+        step = lv.apply_dinv(r)
+        step *= np.float32(1.0 / theta)
+        if x is None:
+            x = step.copy()
+        else:
             x += step
-            if it == self.degree - 1:
-                break
-            r -= csr_matmat(lv.A, step)
+        z = np.empty_like(b)
+        for _ in range(1, self.degree):
+            csr_matmat(lv.A, step, out=r, alpha=-1.0, beta=1.0)  # r -= A step
             rho_new = 1.0 / (2.0 * sigma - rho_old)
-            step = np.float32(rho_new * rho_old) * step + np.float32(2.0 * rho_new / delta) * lv.apply_dinv(r)
+            lv.apply_dinv(r, out=z)
+            step *= np.float32(rho_new * rho_old)
+            z *= np.float32(2.0 * rho_new / delta)
+            step += z
+            x += step
             rho_old = rho_new
         return x
 
@@ -190,7 +208,8 @@ class AMGPreconditioner:
             return x.astype(np.float32)
         lv = self.levels[level]
         x = self._chebyshev(lv, b, None)
-        x += csr_matmat(lv.P, self._cycle(level + 1, csr_matmat(lv.R, b - csr_matmat(lv.A, x))))
+        r = csr_matmat(lv.A, x, out=b.copy(), alpha=-1.0, beta=1.0)  # b - A x
+        csr_matmat(lv.P, self._cycle(level + 1, csr_matmat(lv.R, r)), out=x, beta=1.0)
         return self._chebyshev(lv, b, x)
 
     def __call__(self, X):
