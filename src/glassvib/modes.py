@@ -28,6 +28,8 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
+from . import multigrid
+
 __all__ = ["lowest_modes", "available_backends", "modes_below", "ModesResult", "ModeCounts", "count_modes",
            "zero_tolerance", "full_spectrum", "translation_vectors"]
 
@@ -56,12 +58,6 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 #: factorization backends, in order of preference for large sparse matrices
 BACKENDS = ("dense", "cholmod", "superlu")
-
-
-def _multigrid_available():
-    from . import multigrid
-
-    return multigrid.available()
 
 
 def available_backends():
@@ -314,11 +310,10 @@ def _lobpcg_lowest(H, k, dim, *, rtol=None, max_iter=None, seed=0, callback=None
 
     c starts at 1e-5 max|H_ii| (a positive semi-definite Hessian becomes definite) and grows
     tenfold while the multigrid coarsest operator is not positive definite. The solve runs on H
-    with its rows in reverse Cuthill-McKee order (:func:`glassvib.multigrid.locality_permutation`). Converged pairs have
-    residual norms <= rtol * max|H_ii| (default LOBPCG_RTOL). Returns (vals, vecs, converged, steps).
+    with its rows in reverse Cuthill-McKee order (:func:`glassvib.multigrid.locality_permutation`).
+    Converged pairs have residual norms <= rtol * max|H_ii| (default LOBPCG_RTOL), so each
+    eigenvalue is within that of an exact one. Returns (vals, vecs, converged, steps).
     """
-    from . import multigrid
-
     H = scipy.sparse.csr_matrix(H, dtype=np.float64)
     n = H.shape[0]
     perm = multigrid.locality_permutation(H, dim)
@@ -401,13 +396,13 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1
                             or n % dim):
         raise ValueError(f"dim = {dim!r}, expected a positive integer that divides dN = {n}")
-    if method == "lobpcg" and not _multigrid_available():
+    if method == "lobpcg" and not multigrid.available():
         raise ValueError("method = 'lobpcg' needs pyamg (pip install 'pyamg>=5'); "
                          "available without it: 'auto', 'dense', 'shift-invert', 'arpack'")
     if method == "auto":
         if n <= DENSE_MAX_DOF or k >= DENSE_MIN_K_FRACTION * n:
             method = "dense"
-        elif n >= LOBPCG_MIN_DOF and dim is not None and _multigrid_available() and backend is None:
+        elif n >= LOBPCG_MIN_DOF and dim is not None and multigrid.available() and backend is None:
             method = "lobpcg"
         else:
             method = "shift-invert"

@@ -154,13 +154,14 @@ class AMGPreconditioner:
             lv = _Level()
             Af = lv_amg.A.tocsr()
             lv.bs = dim
-            lv.dinv = _diagonal_block_inverses(Af, dim).astype(np.float32)
+            dinv = _diagonal_block_inverses(Af, dim)
+            lv.dinv = dinv.astype(np.float32)
             lv.A = Af.astype(np.float32)
             lv.P = lv_amg.P.tocsr().astype(np.float32)
             lv.R = lv_amg.P.T.tocsr().astype(np.float32)
-            op = scipy.sparse.linalg.LinearOperator(
+            op = scipy.sparse.linalg.LinearOperator(  # D^-1 A, for the Chebyshev interval
                 Af.shape, dtype=np.float64,
-                matvec=lambda x, lv=lv, Af=Af: np.matmul(lv.dinv.astype(np.float64), (Af @ x).reshape(-1, dim, 1)).ravel())
+                matvec=lambda x, Af=Af, dinv=dinv: np.matmul(dinv, (Af @ x).reshape(dinv.shape[0], -1, 1)).ravel())
             lv.rho = float(_spectral_radius(op, maxiter=20))
             self.levels.append(lv)
         Ac = ml.levels[-1].A.toarray()
