@@ -123,8 +123,20 @@ def test_auto_picks_lobpcg_for_large_matrices(monkeypatch):
     monkeypatch.setattr(modes_mod, "LOBPCG_MIN_DOF", 300)
     check_against_dense(H, 20, "auto", dim=3)
     assert calls == ["lobpcg"]
-    check_against_dense(H, 20, "auto")  # dim unknown: shift-invert
-    assert calls == ["lobpcg"]
+    check_against_dense(H, 20, "auto")  # d found from the translations H annihilates
+    assert calls == ["lobpcg", "lobpcg"]
+    rng = np.random.default_rng(5)
+    A = scipy.sparse.random(600, 600, density=0.01, random_state=rng)
+    A = (A + A.T + scipy.sparse.identity(600)).tocsr()
+    check_against_dense(A, 10, "auto")  # no translation symmetry: shift-invert
+    assert calls == ["lobpcg", "lobpcg"]
+
+
+@pytest.mark.parametrize("d,N", [(2, 144), (3, 125), (4, 256)])
+def test_translation_dim_is_found(d, N):
+    conf = quenched_glass(d, N, 7) if d < 4 else hypercubic_lattice(4, 4)  # N = 256
+    assert modes_mod._translation_dim(hessian(conf, POT)) == d
+    assert modes_mod._translation_dim(scipy.sparse.identity(12, format="csr")) is None
 
 
 @pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")

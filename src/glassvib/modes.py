@@ -60,6 +60,18 @@ except ImportError:  # pragma: no cover - depends on the machine
 BACKENDS = ("dense", "cholmod", "superlu")
 
 
+def _translation_dim(H, candidates=(4, 3, 2)):
+    """The d for which the d uniform translations (row index i*d + alpha) are null vectors of H
+    (a periodic Hessian), to 1e-9 of max|H_ii|; None if there is none. Larger d first: the
+    translations of d = 4 contain those of d = 2, not the other way round."""
+    n = H.shape[0]
+    scale = float(np.max(np.abs(H.diagonal()))) or 1.0
+    for d in candidates:
+        if n % d == 0 and np.max(np.abs(H @ translation_vectors(n // d, d))) * math.sqrt(n // d) <= 1e-9 * scale:
+            return d
+    return None
+
+
 def available_backends():
     """Shift-invert factorization backends usable on this machine."""
     return tuple(b for b in BACKENDS if b != "cholmod" or _cholmod_cholesky is not None)
@@ -361,7 +373,7 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
     (H - sigma I)^-1 with Rayleigh-Ritz; the factorization backend is CHOLMOD (scikit-sparse)
     where installed, otherwise dense Cholesky for dN <= DENSE_FACTOR_MAX_DOF and SuperLU in
     symmetric mode above. "lobpcg" (chosen by "auto" from LOBPCG_MIN_DOF rows on, where a sparse
-    factor no longer fits in memory, if pyamg is installed and ``dim`` is given) is LOBPCG with k/4
+    factor no longer fits in memory, if pyamg is installed and d is known) is LOBPCG with k/4
     buffer vectors, preconditioned by a smoothed-aggregation multigrid V-cycle for H + c I
     (:mod:`glassvib.multigrid`); converged when every residual |H x - lambda x| <= LOBPCG_RTOL
     max|H_ii|, otherwise the shift-invert route is used instead (with a warning). "arpack" is
@@ -374,8 +386,9 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
         method: "auto", "dense", "shift-invert" (alias "sparse"), "lobpcg" or "arpack".
         backend: factorization backend for "shift-invert": "dense", "cholmod", "superlu" or None (auto).
         dim: components per particle (d) of a Hessian with row index i*d + alpha; the multigrid
-            of "lobpcg" uses the d translations as its near-null space (None: a single constant
-            vector, a weaker preconditioner). "auto" picks "lobpcg" only when dim is given.
+            of "lobpcg" uses the d translations as its near-null space. None: "auto" looks for
+            the d whose translations H annihilates (and keeps to shift-invert if there is none);
+            an explicit "lobpcg" uses a single constant vector (a weaker preconditioner).
 
     Returns:
         (eigenvalues (k,) ascending, eigenvectors (dN, k) orthonormal columns). Zero modes are
@@ -402,8 +415,9 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
     if method == "auto":
         if n <= DENSE_MAX_DOF or k >= DENSE_MIN_K_FRACTION * n:
             method = "dense"
-        elif n >= LOBPCG_MIN_DOF and dim is not None and multigrid.available() and backend is None:
-            method = "lobpcg"
+        elif n >= LOBPCG_MIN_DOF and multigrid.available() and backend is None:
+            dim = _translation_dim(H) if dim is None else dim
+            method = "shift-invert" if dim is None else "lobpcg"
         else:
             method = "shift-invert"
     if method != "dense" and k >= n - 1:
