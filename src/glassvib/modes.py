@@ -427,8 +427,7 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
     if method == "arpack":
         return _sparse_lowest(H, k)
     if method == "lobpcg":
-        Hs = scipy.sparse.csr_matrix(H, dtype=np.float64)
-        vals, vecs, ok, steps = _lobpcg_lowest(Hs, k, 1 if dim is None else int(dim))
+        vals, vecs, ok, steps = _lobpcg_lowest(H, k, 1 if dim is None else int(dim))  # converts to CSR
         if ok:
             return vals, vecs
         warnings.warn(f"LOBPCG did not converge in {steps} steps (k = {k}, dN = {n}); "
