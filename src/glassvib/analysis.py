@@ -17,11 +17,11 @@ import numpy as np
 from .configuration import Configuration
 from .elasticity import omega0 as omega0_of, shear_moduli
 from .exponents import alpha_ghet, fit_exponent, fit_stress_exponent_hist, s_ghet
-from .modes import count_modes, full_spectrum, modes_below, zero_tolerance
+from .modes import all_eigenvalues, count_modes, full_spectrum, highest_modes, modes_below, zero_tolerance
 from .observables import level_ratio_windows, pair_distribution, participation_ratio
 from .potential import TaperedIPL
 from .stresses import STRESS_LOG10_EDGES, StressHistogram, stress_histograms
-from .system import energy, hessian, pressure
+from .system import hessian_from_terms, pair_terms, pressure
 
 __all__ = ["SampleAnalysis", "analyze_inherent_structure", "ensemble_exponents",
            "ensemble_level_ratios", "OMEGA_C_FRACTION", "COMPLETENESS_MARGIN", "SIGMA_C"]
@@ -99,7 +99,7 @@ def _omegas(lam, is_zero):
 def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega_c=None, delta=0.0,
                                full_spectrum=False, stress_bins=None, omega_c_fraction=OMEGA_C_FRACTION,
                                completeness_margin=COMPLETENESS_MARGIN, level_window=50,
-                               zero_rtol=1e-9, method="auto") -> SampleAnalysis:
+                               zero_rtol=1e-9, method="auto", eigenvalues="lowest") -> SampleAnalysis:
     """Modes, counts, shear modulus, omega_0, pressure and stress histograms of one inherent structure.
 
     Args:
@@ -115,28 +115,53 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
         level_window: levels per level-ratio window.
         zero_rtol: relative zero-mode tolerance (see :func:`glassvib.modes.zero_tolerance`).
         method: eigen-solver route for :func:`glassvib.modes.lowest_modes`.
+        eigenvalues: "lowest" (the k lowest pairs, grown until complete) or "all": also every
+            eigenvalue without eigenvectors (:func:`glassvib.modes.all_eigenvalues`); then
+            ``eigenvalues``/``omegas``/``participation`` cover the whole spectrum, with
+            participation NaN except for the lowest modes and the highest ``level_window`` ones.
 
     Returns:
         :class:`SampleAnalysis`.
     """
     if not 0.0 <= float(delta) <= 1.0:
         raise ValueError(f"delta = {delta}, expected 0 <= delta <= 1")
-    H0 = hessian(conf, pot)
-    H = H0 if float(delta) == 0.0 else hessian(conf, pot, delta=float(delta))
-    sm = shear_moduli(conf, pot, H=H0)
+    if eigenvalues not in ("lowest", "all"):
+        raise ValueError(f"eigenvalues = {eigenvalues!r}, expected 'lowest' or 'all'")
+    # one neighbour search and one evaluation of phi, phi', phi'' feed everything below
+    terms = pair_terms(conf, pot)
+    H0 = hessian_from_terms(terms, conf.N)
+    H = H0 if float(delta) == 0.0 else hessian_from_terms(terms, conf.N, delta=float(delta))
+    sm = shear_moduli(conf, pot, H=H0, terms=terms)
     w0 = omega0_of(sm.G, conf.density, conf.box)
     if omega_c is None:
         omega_c = omega_c_fraction * w0 if np.isfinite(w0) else math.nan
     upper = (completeness_margin * omega_c) ** 2 if np.isfinite(omega_c) else 0.0
     res = modes_below(H, upper, k=k, method=method, dim=conf.d)
     tol = zero_tolerance(H, zero_rtol)
-    counts = count_modes(res.eigenvalues, conf.d, tol)
     lam = res.eigenvalues
-    is_zero = np.abs(lam) <= tol
+    part = participation_ratio(res.eigenvectors, conf.d)
     level = {}
     spectrum = None
+    if full_spectrum or eigenvalues == "all":
+        spectrum = all_eigenvalues(H)
+    if eigenvalues == "all":
+        # every eigenvalue (two-stage dense LAPACK, no vectors); participation where vectors exist:
+        # the lowest modes (shift-invert, complete to `upper`) and the highest level_window modes
+        k_low = lam.size
+        mismatch = float(np.max(np.abs(spectrum[:k_low] - lam))) if k_low else 0.0
+        if mismatch > 1e-8 * max(float(np.max(np.abs(spectrum))), 1e-300):
+            raise RuntimeError(f"lowest modes and the dense spectrum disagree by {mismatch:.3g} "
+                               "(a missed or spurious eigenvalue)")
+        w_top = min(int(level_window), spectrum.size - k_low)
+        p_all = np.full(spectrum.size, np.nan)
+        p_all[:k_low] = part
+        if w_top > 0:
+            top_vals, top_vecs = highest_modes(H, w_top)
+            p_all[spectrum.size - w_top:] = participation_ratio(top_vecs, conf.d)
+        lam, part = spectrum, p_all
+    counts = count_modes(lam, conf.d, tol)
+    is_zero = np.abs(lam) <= tol
     if full_spectrum:
-        spectrum = full_spectrum_values(H)
         n_zero = int(np.sum(np.abs(spectrum) <= tol))
         level = {name: w.ratios for name, w in
                  level_ratio_windows([spectrum], width=level_window, n_zero=n_zero).items()}
@@ -144,12 +169,14 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
     g2_edges, g2_counts, _ = pair_distribution(conf.positions, conf.box, r_max,
                                                n_bins=max(1, int(round(r_max / G2_BIN_WIDTH))))
     return SampleAnalysis(
-        N=conf.N, d=conf.d, box=conf.box, e_is=energy(conf, pot) / conf.N, pressure=pressure(conf, pot),
-        eigenvalues=lam, omegas=_omegas(lam, is_zero), participation=participation_ratio(res.eigenvectors, conf.d),
+        N=conf.N, d=conf.d, box=conf.box, e_is=float(np.sum(terms.phi)) / conf.N,
+        pressure=pressure(conf, pot, terms=terms),
+        eigenvalues=lam, omegas=_omegas(lam, is_zero), participation=part,
         is_zero=is_zero, n_zero_modes=counts.n_zero_modes, n_extra_zero=counts.n_extra_zero,
         n_negative=counts.n_negative, complete=res.complete, lambda_upper=upper,
         shear_modulus=sm.G, omega0=w0, omega_c=float(omega_c),
-        stress=stress_histograms(conf, pot, STRESS_LOG10_EDGES if stress_bins is None else stress_bins),
+        stress=stress_histograms(conf, pot, STRESS_LOG10_EDGES if stress_bins is None else stress_bins,
+                                 terms=terms),
         delta=float(delta), g2_edges=g2_edges, g2_counts=g2_counts, level_windows=level, spectrum=spectrum)
 
 

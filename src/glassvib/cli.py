@@ -242,8 +242,10 @@ def cmd_analyze(args) -> int:
                                              method="dense")
         else:
             # shift-invert Lanczos, k grown until every mode below complete_to * omega_0 is found
+            # (eigenvalues = all: plus every eigenvalue without vectors, and the highest window's vectors)
             res = analyze_inherent_structure(conf, pot, k=kval, delta=args.delta, full_spectrum=False,
-                                             omega_c_fraction=args.complete_to, completeness_margin=1.0)
+                                             omega_c_fraction=args.complete_to, completeness_margin=1.0,
+                                             eigenvalues=args.eigenvalues, level_window=args.level_window)
         row.update(pressure=float(res.pressure), shear_modulus=float(res.shear_modulus),
                    omega0=float(res.omega0), n_zero_modes=int(res.n_zero_modes),
                    n_negative=int(res.n_negative), e_is=float(res.e_is))
@@ -257,7 +259,8 @@ def cmd_analyze(args) -> int:
         _log(f"sample {sid}: G={res.shear_modulus:.4g} omega0={res.omega0:.4g} zero={res.n_zero_modes} "
              f"negative={res.n_negative}")
     prov = provenance(args.config_hash, seeds=meta.get("batch_seed"), inputs=[args.input],
-                      point=point.path, k=str(k), delta=args.delta, complete_to=args.complete_to)
+                      point=point.path, k=str(k), delta=args.delta, complete_to=args.complete_to,
+                      eigenvalues=args.eigenvalues)
     outdir = Path(args.output_dir)
     write_table(pd.DataFrame(samples), outdir / "samples.parquet", "samples", prov)
     write_table(_concat_or_empty(modes, "modes"), outdir / "modes.parquet", "modes", prov)
@@ -393,6 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delta", type=float, default=0.0, help="Hessian delta in [0, 1] (SPEC §3.4)")
     p.add_argument("--complete-to", type=float, default=DEFAULTS["modes"]["complete_to"],
                    help="with an integer --k: find every mode below this fraction of omega_0")
+    p.add_argument("--eigenvalues", choices=("lowest", "all"), default=DEFAULTS["modes"]["eigenvalues"],
+                   help="with an integer --k: 'all' adds every eigenvalue (no eigenvectors) for the level statistics")
+    p.add_argument("--level-window", type=int, default=DEFAULTS["modes"]["level_window"],
+                   help="with --eigenvalues all: eigenvectors (participation) of this many highest modes")
     p.add_argument("--output-dir", required=True, help="batch folder for samples/modes/stress_hist.parquet")
     _common(p)
     p.set_defaults(func=cmd_analyze)

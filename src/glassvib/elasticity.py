@@ -171,6 +171,15 @@ def _sparse_nonaffine(H, Xi, d):
     H = scipy.sparse.csc_matrix(H)
     Hr = H[d:, d:].tocsc()
     Xr = Xi[d:]
+    chol = getattr(_modes, "_cholmod_cholesky", None)
+    if chol is not None:  # CHOLMOD where installed: a supernodal Cholesky of the pinned (SPD) matrix
+        try:
+            U = chol(Hr, ordering_method="nesdis")(Xr)
+            resid = np.linalg.norm(Hr @ U - Xr, axis=0) / np.maximum(np.linalg.norm(Xr, axis=0), 1e-300)
+            if np.all(np.isfinite(U)) and np.all(resid < 1e-8):
+                return np.einsum("ij,ij->j", Xr, U)
+        except Exception:  # not positive definite (extra zero modes): the LU / MINRES routes below
+            pass
     try:
         lu = scipy.sparse.linalg.splu(Hr, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                                       options={"SymmetricMode": True})
@@ -187,7 +196,7 @@ def _sparse_nonaffine(H, Xi, d):
     return out
 
 
-def shear_moduli(conf: Configuration, pot: TaperedIPL, method="sparse", H=None) -> ShearModulusResult:
+def shear_moduli(conf: Configuration, pot: TaperedIPL, method="sparse", H=None, terms=None) -> ShearModulusResult:
     """Athermal shear moduli of an inherent structure for every ordered shear plane (SPEC §4).
 
     Args:
@@ -196,6 +205,7 @@ def shear_moduli(conf: Configuration, pot: TaperedIPL, method="sparse", H=None) 
         method: "sparse" (pinned sparse LU solve; multigrid CG for very large H), "cg" (multigrid
             CG) or "dense" (pseudo-inverse from a dense eigh); see :func:`nonaffine_term`.
         H: optional precomputed Hessian (delta = 0) to avoid recomputing it.
+        terms: optional precomputed :func:`glassvib.system.pair_terms` of ``conf``.
 
     Returns:
         :class:`ShearModulusResult`.
@@ -203,7 +213,8 @@ def shear_moduli(conf: Configuration, pot: TaperedIPL, method="sparse", H=None) 
     if method not in ("sparse", "cg", "dense"):
         raise ValueError(f"method = {method!r}, expected 'sparse', 'cg' or 'dense'")
     d, N = conf.d, conf.N
-    terms = pair_terms(conf, pot)
+    if terms is None:
+        terms = pair_terms(conf, pot)
     if H is None:
         H = hessian(conf, pot)
     planes = [(a, b) for a, b in itertools.permutations(range(d), 2)]

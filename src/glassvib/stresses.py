@@ -110,9 +110,11 @@ def log_stress_components(unit, log_sigma):
     return out
 
 
-def stress_components(conf: Configuration, pot: TaperedIPL):
-    """Per-pair ln|component| of one configuration: dict name -> (P,) (see :func:`log_stress_components`)."""
-    t = pair_terms(conf, pot)
+def stress_components(conf: Configuration, pot: TaperedIPL, terms=None):
+    """Per-pair ln|component| of one configuration: dict name -> (P,) (see :func:`log_stress_components`).
+
+    ``terms``: optional precomputed :func:`glassvib.system.pair_terms` of ``conf``."""
+    t = pair_terms(conf, pot) if terms is None else terms
     a_ij = 0.5 * (conf.diameters[t.i] + conf.diameters[t.j])
     return log_stress_components(t.unit, log_pair_stress(t.r, a_ij, pot))
 
@@ -158,7 +160,7 @@ def histogram_log_values(log_values, log10_edges):
     return counts, below, above
 
 
-def stress_histograms(conf: Configuration, pot: TaperedIPL, log10_edges=None) -> StressHistogram:
+def stress_histograms(conf: Configuration, pot: TaperedIPL, log10_edges=None, terms=None) -> StressHistogram:
     """Histograms of sigma = |r phi'| and of |off-diagonal traceless stress| (SPEC §4, paper Fig. 3).
 
     Args:
@@ -166,11 +168,12 @@ def stress_histograms(conf: Configuration, pot: TaperedIPL, log10_edges=None) ->
         pot: the potential.
         log10_edges: fixed log10 bin edges (default :data:`STRESS_LOG10_EDGES`); use the same edges
             for every sample so that counts add.
+        terms: optional precomputed :func:`glassvib.system.pair_terms` of ``conf``.
     """
     edges = STRESS_LOG10_EDGES if log10_edges is None else np.asarray(log10_edges, dtype=np.float64)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise ValueError(f"log10_edges has shape {edges.shape}; expected an ascending 1-D array of >= 2 edges")
-    comps = stress_components(conf, pot)
+    comps = stress_components(conf, pot, terms=terms)
     counts, below, above = {}, {}, {}
     for name, lv in comps.items():
         counts[name], below[name], above[name] = histogram_log_values(lv, edges)

@@ -5,7 +5,9 @@ Contract: :func:`load_study` turns a raw config dict (``config.yaml``) into a :c
 parameters (d, N, T_p, taper, potential, batch) live in the output paths
 (``d3/N125/Tp0.3/m2/tipl/batch000``); run-control settings stay in the config, and each rule hashes
 only the settings section it reads, so editing one section or adding a sweep point never invalidates
-finished batches of other points.
+finished batches of other points. A sweep block may override the ``mc``, ``quench`` and ``modes``
+sections for its own points (:data:`OVERRIDABLE`); the paths stay the same and each point's jobs
+hash the settings in force for that point only (:meth:`Study.point_hash`).
 """
 from __future__ import annotations
 
@@ -19,11 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ConfigError", "Point", "Study", "load_study", "validate_config", "DEFAULTS",
+__all__ = ["ConfigError", "Point", "Study", "load_study", "validate_config", "DEFAULTS", "OVERRIDABLE",
            "format_value", "parse_value", "batch_seed", "section_hash", "R_CUT", "SCHEMA_PATH"]
 
 #: Global cutoff of the tapered IPL potential (SPEC §2); the box must be at least twice as large.
 R_CUT = 1.955
+
+#: Run-control sections that a sweep block may override for its own points (merged over the
+#: global section key by key; the paths do not change, only the per-point settings and hashes).
+OVERRIDABLE = ("mc", "quench", "modes")
 
 #: Where the JSON schema lives (repository layout of issue 5).
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -35,7 +41,7 @@ DEFAULTS = {
     "mc": {"equilibration_sweeps": 2000, "spacing_sweeps": 500, "max_sweeps": 1_000_000,
            "p_swap": 0.2, "step": 0.2, "record_every": 10, "checkpoint_every_s": 120.0, "n_tau": 10.0},
     "quench": {"tol": 1e-10, "max_iter": 200_000},
-    "modes": {"k": "all", "delta": 0.0, "level_window": 50, "complete_to": 1.0},
+    "modes": {"k": "all", "delta": 0.0, "level_window": 50, "complete_to": 1.0, "eigenvalues": "lowest"},
     "fit": {"omega_c_fraction": 0.5, "scan_fractions": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0],
             "sigma_c": 1e-4, "n_bootstrap": 1000},
     "calibration": {"d": 3, "N": 125, "tapers": [2, "inf"],
@@ -125,10 +131,28 @@ class Study:
     Attributes:
         config: config dict with defaults filled in and ``inf`` strings turned into floats.
         points: dict point-path -> (Point, n_samples, samples_per_batch).
+        settings: dict point-path -> {"mc": ..., "quench": ..., "modes": ...}, the run-control
+            sections in force for that point (global section with its block's overrides merged in).
     """
 
     config: dict
     points: dict
+    settings: dict = None
+
+    def point_settings(self, point_path: str, section: str) -> dict:
+        """The ``section`` (one of :data:`OVERRIDABLE`) in force for one point."""
+        if section not in OVERRIDABLE:
+            raise ValueError(f"section = {section!r}, expected one of {', '.join(OVERRIDABLE)}")
+        if self.settings and point_path in self.settings:
+            return self.settings[point_path][section]
+        return self.config[section]
+
+    def point_hash(self, point_path: str, *sections: str) -> str:
+        """:func:`section_hash` of the settings in force for one point (plus global sections such as
+        ``seed``), so that a change in another block's override never touches this point."""
+        payload = {s: (self.point_settings(point_path, s) if s in OVERRIDABLE else self.config.get(s))
+                   for s in sections}
+        return section_hash(payload, *sections)
 
     @property
     def results(self) -> str:
@@ -236,6 +260,9 @@ def load_study(config: dict) -> Study:
     Semantic rules beyond the schema: box side L = N^(1/d) >= 2 r_c (minimum image, SPEC §2);
     ``modes.k`` below d N; room for three level-ratio windows; MC sweep budget large enough for
     ``samples_per_batch`` spaced samples; a point listed twice must have the same settings.
+    A sweep block may override the run-control sections ``mc``, ``quench`` and ``modes`` (key by
+    key, except ``modes.level_window``) for its own points; the checks use the settings in force
+    for each block, and :attr:`Study.settings` records them per point.
 
     Raises:
         ConfigError: naming the key, the value and the allowed values.
@@ -245,18 +272,31 @@ def load_study(config: dict) -> Study:
     cfg.pop("sweeps")
     cfg["sweeps"] = copy.deepcopy(config["sweeps"])
     points: dict = {}
-    mc = cfg["mc"]
+    settings: dict = {}
     for ib, block in enumerate(cfg["sweeps"]):
         block["T_p"] = [parse_value(t) for t in block["T_p"]]
         block["taper"] = [parse_value(m) for m in block["taper"]]
         block.setdefault("potential", ["tipl"])
+        # run-control sections in force for this block: the global ones with the block's overrides
+        eff = {s: _merge(cfg[s], block.get(s, {})) for s in OVERRIDABLE}
+        where = {s: (f"sweeps[{ib}].{s}" if s in block and block[s] else s) for s in OVERRIDABLE}
+        mc, modes = eff["mc"], eff["modes"]
         per = block["samples_per_batch"]
         need = mc["equilibration_sweeps"] + (per - 1) * mc["spacing_sweeps"]
         if any(math.isfinite(t) for t in block["T_p"]) and need > mc["max_sweeps"]:
             raise ConfigError(
-                f"key mc.max_sweeps = {mc['max_sweeps']} is too small for sweeps[{ib}].samples_per_batch = "
+                f"key {where['mc']}.max_sweeps = {mc['max_sweeps']} is too small for sweeps[{ib}].samples_per_batch = "
                 f"{per}: need at least mc.equilibration_sweeps + (samples_per_batch - 1) * "
                 f"mc.spacing_sweeps = {need}")
+        if "level_window" in block.get("modes", {}):
+            raise ConfigError(
+                f"key sweeps[{ib}].modes.level_window cannot be set per block (the level-ratio windows are "
+                f"pooled by the aggregate step for the whole study); allowed: set modes.level_window globally")
+        k = modes["k"]
+        if k == "all" and modes.get("eigenvalues", "lowest") != "lowest":
+            raise ConfigError(
+                f"key {where['modes']}.eigenvalues = {modes['eigenvalues']!r} needs an integer {where['modes']}.k "
+                f"(k = all already gives every eigenpair); allowed: eigenvalues: lowest with k: all, or an integer k")
         for d in block["d"]:
             for n in block["N"]:
                 box = float(n) ** (1.0 / d)
@@ -265,15 +305,14 @@ def load_study(config: dict) -> Study:
                     raise ConfigError(
                         f"key sweeps[{ib}].N = {n} is too small for d = {d}: box side L = N^(1/d) = "
                         f"{box:.3f} < 2 r_c = {2 * R_CUT:.3f}; allowed: N >= {nmin} for d = {d}")
-                k = cfg["modes"]["k"]
                 if k != "all" and k >= d * n - 1:
                     raise ConfigError(
-                        f"key modes.k = {k} is too large for d = {d}, N = {n} (d N = {d * n}); allowed: "
+                        f"key {where['modes']}.k = {k} is too large for d = {d}, N = {n} (d N = {d * n}); allowed: "
                         f"an integer 1 <= k < d N - 1 = {d * n - 1}, or all")
-                w = cfg["modes"]["level_window"]
-                if k == "all" and 3 * w + d + 2 > d * n:
+                w = modes["level_window"]
+                if (k == "all" or modes.get("eigenvalues") == "all") and 3 * w + d + 2 > d * n:
                     raise ConfigError(
-                        f"key modes.level_window = {w} is too large for d = {d}, N = {n}: three windows "
+                        f"key {where['modes']}.level_window = {w} is too large for d = {d}, N = {n}: three windows "
                         f"need 3 * level_window + d + 2 <= d N = {d * n}")
                 for t in block["T_p"]:
                     for m in block["taper"]:
@@ -286,11 +325,17 @@ def load_study(config: dict) -> Study:
                                     f"key sweeps[{ib}]: point {pt.path} also appears in an earlier block "
                                     f"with n_samples = {old[1]}, samples_per_batch = {old[2]}; allowed: "
                                     f"the same values in both blocks")
+                            if old is not None and settings[pt.path] != eff:
+                                diff = [s for s in OVERRIDABLE if settings[pt.path][s] != eff[s]]
+                                raise ConfigError(
+                                    f"key sweeps[{ib}]: point {pt.path} also appears in an earlier block "
+                                    f"with other {', '.join(diff)} settings; allowed: the same settings in both blocks")
                             points[pt.path] = entry
+                            settings[pt.path] = eff
     cal = cfg["calibration"]
     cal["tapers"] = [parse_value(m) for m in cal["tapers"]]
     if float(cal["N"]) ** (1.0 / cal["d"]) < 2 * R_CUT:
         raise ConfigError(
             f"key calibration.N = {cal['N']} is too small for calibration.d = {cal['d']}; allowed: "
             f"N >= {math.ceil((2 * R_CUT) ** cal['d'])}")
-    return Study(config=cfg, points=points)
+    return Study(config=cfg, points=points, settings=settings)

@@ -18,7 +18,7 @@ from .neighbours import (cell_coords, cell_grid, cell_list, check_box, neighbour
 from .potential import TaperedIPL, pair_derivs, pair_phi_fr_r2
 
 __all__ = ["energy", "forces", "energy_and_forces", "energy_forces_arrays", "pressure", "hessian",
-           "hessian_arrays", "pair_stresses", "pair_terms", "PairTerms"]
+           "hessian_arrays", "hessian_from_terms", "pair_stresses", "pair_terms", "PairTerms"]
 
 
 def _check(conf, pot):
@@ -186,9 +186,11 @@ def pair_stresses(conf: Configuration, pot: TaperedIPL) -> np.ndarray:
     return pair_terms(conf, pot).psi
 
 
-def pressure(conf: Configuration, pot: TaperedIPL) -> float:
-    """Athermal virial pressure P = -(1 / (d V)) sum over pairs of r phi'(r) (= -dE/dV under affine dilation)."""
-    t = pair_terms(conf, pot)
+def pressure(conf: Configuration, pot: TaperedIPL, terms: PairTerms | None = None) -> float:
+    """Athermal virial pressure P = -(1 / (d V)) sum over pairs of r phi'(r) (= -dE/dV under affine dilation).
+
+    ``terms``: optional precomputed :func:`pair_terms` of ``conf`` (saves a neighbour search)."""
+    t = pair_terms(conf, pot) if terms is None else terms
     return float(-np.sum(t.psi) / (conf.d * conf.volume))
 
 
@@ -276,13 +278,24 @@ def hessian_arrays(positions, diameters, box, pot: TaperedIPL, delta: float = 0.
     diameters = np.ascontiguousarray(diameters, dtype=np.float64)
     if not (0.0 <= delta <= 1.0):
         raise ValueError(f"delta = {delta!r}, expected a number in [0, 1]")
-    npart, d = positions.shape
     ii, jj, dr = neighbour_pairs(positions, box, pot.r_cut)
     n, rc, m = pot.params
-    r, _, dphi, d2phi = _pair_kernel(ii, jj, dr, diameters, n, rc, m)
-    unit = dr / r[:, None]
-    c2 = (1.0 - delta) * dphi / r
-    c1 = d2phi - c2
+    r, phi, dphi, d2phi = _pair_kernel(ii, jj, dr, diameters, n, rc, m)
+    terms = PairTerms(ii, jj, r, dr / r[:, None], phi, dphi, d2phi)
+    return hessian_from_terms(terms, positions.shape[0], delta)
+
+
+def hessian_from_terms(terms: PairTerms, n_particles: int, delta: float = 0.0) -> sp.csr_matrix:
+    """Sparse Hessian (see :func:`hessian`) from precomputed :class:`PairTerms`, so that one
+    neighbour search and one evaluation of phi', phi'' serve the Hessian, pressure, shear modulus
+    and stresses of an inherent structure."""
+    if not (0.0 <= delta <= 1.0):
+        raise ValueError(f"delta = {delta!r}, expected a number in [0, 1]")
+    npart, d = int(n_particles), terms.unit.shape[1]
+    ii, jj, r = terms.i, terms.j, terms.r
+    unit = np.ascontiguousarray(terms.unit)
+    c2 = (1.0 - delta) * terms.dphi / r
+    c1 = terms.d2phi - c2
     indptr, indices, data = _hessian_csr(ii, jj, unit, c1, c2, npart)
     if indptr[-1] < np.iinfo(np.int32).max:
         indptr = indptr.astype(np.int32)

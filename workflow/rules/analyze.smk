@@ -16,16 +16,18 @@ rule analyze:
     benchmark:
         f"{RES}/benchmarks/analyze/{{point}}/batch{{batch}}.tsv"
     params:
-        k=CFG["modes"]["k"],
-        delta=CFG["modes"]["delta"],
-        complete_to=CFG["modes"]["complete_to"],
-        config_hash=section_hash({"modes": {k: CFG["modes"][k] for k in ("k", "delta", "complete_to")}},
-                                 "modes"),
+        k=lambda wc: STUDY.point_settings(wc.point, "modes")["k"],
+        delta=lambda wc: STUDY.point_settings(wc.point, "modes")["delta"],
+        complete_to=lambda wc: STUDY.point_settings(wc.point, "modes")["complete_to"],
+        eigenvalues=lambda wc: STUDY.point_settings(wc.point, "modes")["eigenvalues"],
+        level_window=lambda wc: STUDY.point_settings(wc.point, "modes")["level_window"],
+        config_hash=lambda wc: analyze_hash(wc.point),
         outdir=lambda wc, output: os.path.dirname(output.samples),
     threads: CFG["threads"]["analyze"]
     resources:
         mem_mb=lambda wc: 1000 + (point_of(wc).d * point_of(wc).N) ** 2 * 8 * 4 // 1_000_000,
     shell:
         BLAS + GLASSVIB + " analyze --input {input.inherent} --k {params.k} --delta {params.delta} "
-        "--complete-to {params.complete_to} --config-hash {params.config_hash} --threads {threads} "
+        "--complete-to {params.complete_to} --eigenvalues {params.eigenvalues} "
+        "--level-window {params.level_window} --config-hash {params.config_hash} --threads {threads} "
         "--output-dir {params.outdir} > {log} 2>&1"

@@ -47,6 +47,17 @@ def blas_env(threads):
             f"NUMBA_NUM_THREADS={threads}")
 
 
+def analyze_hash(point):
+    """Hash of the modes settings that the analyze job of ``point`` reads (the keys added with the
+    all-eigenvalues route enter only where it is used, so finished batches of the older routes keep
+    their hash)."""
+    modes = STUDY.point_settings(point, "modes")
+    keys = ["k", "delta", "complete_to"]
+    if modes["eigenvalues"] != "lowest":
+        keys += ["eigenvalues", "level_window"]
+    return section_hash({"modes": {k: modes[k] for k in keys}}, "modes")
+
+
 def batch_dirs():
     return [f"{RES}/{b}" for b in STUDY.batch_dirs()]
 

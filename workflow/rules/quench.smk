@@ -13,9 +13,9 @@ rule quench:
     benchmark:
         f"{RES}/benchmarks/quench/{{point}}/batch{{batch}}.tsv"
     params:
-        tol=CFG["quench"]["tol"],
-        max_iter=CFG["quench"]["max_iter"],
-        config_hash=section_hash(CFG, "quench"),
+        tol=lambda wc: STUDY.point_settings(wc.point, "quench")["tol"],
+        max_iter=lambda wc: STUDY.point_settings(wc.point, "quench")["max_iter"],
+        config_hash=lambda wc: STUDY.point_hash(wc.point, "quench"),
     threads: CFG["threads"]["quench"]
     resources:
         mem_mb=lambda wc: 1000 + point_of(wc).N // 10,

@@ -15,8 +15,8 @@ rule sample:
         n=batch_size,
         first=lambda wc: int(wc.batch) * STUDY.points[wc.point][2],
         seed=batch_seed,
-        mc=lambda wc: json.dumps(CFG["mc"], sort_keys=True),
-        config_hash=section_hash(CFG, "seed", "mc"),
+        mc=lambda wc: json.dumps(STUDY.point_settings(wc.point, "mc"), sort_keys=True),
+        config_hash=lambda wc: STUDY.point_hash(wc.point, "seed", "mc"),
         checkpoint=f"{RES}/{{point}}/batch{{batch}}/mc_checkpoint.npz",
     threads: CFG["threads"]["sample"]
     resources:
