@@ -9,6 +9,8 @@ No physics lives here. Bad input exits with status 2 and a one-line message nami
     glassvib analyze   --input inherent.npz --output-dir <batch folder>
     glassvib aggregate --batch-dirs <batch folders...> --output-dir results/tables
     glassvib figures   --tables results/tables --output-dir results/figures
+    glassvib paper-figures --tables results/tables --output-dir results/figures
+    glassvib mode-figure --input <batch>/inherent.npz --output-dir results/figures
     glassvib calibrate --settings '{"d": 3, "N": 125}' --results-dir results
 """
 from __future__ import annotations
@@ -333,6 +335,78 @@ def cmd_figures(args) -> int:
     return 0
 
 
+def cmd_paper_figures(args) -> int:
+    from .paper_figures import make_paper_figures
+
+    for p in make_paper_figures(args.tables, args.output_dir):
+        _log(f"wrote {p}")
+    return 0
+
+
+def cmd_mode_figure(args) -> int:
+    """The lowest non-zero mode below the sample's own w_0, in the first sample (in file order) of
+    ``--input`` that has one; drawn by :func:`glassvib.paper_figures.plot_mode`."""
+    arrays, meta = _load_npz(args.input)
+    from .analysis import analyze_inherent_structure
+    from .configuration import Configuration
+    from .figures import _save
+    from .modes import lowest_modes
+    from .paper_figures import plot_mode, select_mode
+    from .system import hessian
+
+    point = Point(**meta["point"])
+    if point.d not in (2, 3):
+        raise ValueError(f"--input: d = {point.d}; the mode picture needs d = 2 or 3")
+    pot = _potential(point)
+    for i in range(arrays["positions"].shape[0]):
+        if not bool(arrays["converged"][i]):
+            continue
+        conf = Configuration(arrays["positions"][i], arrays["diameters"][i], float(arrays["box"]))
+        res = analyze_inherent_structure(conf, pot, k=32, omega_c_fraction=1.0, completeness_margin=1.0)
+        j = select_mode(res.eigenvalues, res.omega0, res.n_zero_modes, point.d)
+        if j is None or res.n_negative:
+            _log(f"sample {int(arrays['sample'][i])}: no non-zero mode below w_0 = {res.omega0:.4g}")
+            continue
+        lam, vec = lowest_modes(hessian(conf, pot), j + 1, dim=point.d)
+        fig = plot_mode(conf.positions, conf.box, vec[:, j], math.sqrt(lam[j]), res.omega0,
+                        float(res.participation[j]))
+        fig.suptitle(f"{point.path}, sample {int(arrays['sample'][i])}: lowest non-zero mode below ω_0",
+                     fontsize=9)
+        for p in _save(fig, Path(args.output_dir), args.name):
+            _log(f"wrote {p}")
+        return 0
+    raise ValueError(f"--input {args.input}: no converged sample has a non-zero mode below w_0")
+
+
+def cmd_cost_table(args) -> int:
+    """Median seconds per sample (stage x point) from the run's benchmark files; optionally the total
+    for another config's sample counts (an extrapolation, labelled as such)."""
+    from .costs import cost_table, extrapolate, format_cost_table
+
+    parts = []
+    for column, title in (("s", "wall-clock s per sample"), ("cpu_time", "CPU s per sample")):
+        tab = cost_table(args.results, column=column)
+        if args.extrapolate:
+            import yaml
+
+            from .study import load_study
+
+            with open(args.extrapolate) as fh:
+                study = load_study(yaml.safe_load(fh))
+            counts = {p: n for p, (_, n, _) in study.points.items()}
+            tab = extrapolate(tab, counts)
+            total = float(np.nansum(tab["core_hours"]))
+            title += f"; core_hours: extrapolated to the sample counts of {args.extrapolate} (total {total:.1f})"
+        parts.append(f"### {title}\n\n{format_cost_table(tab)}\n")
+    text = "\n".join(parts)
+    print(text, flush=True)
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            Path(tmp).write_text(text)
+        _log(f"wrote {args.output}")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from .calibration import run_calibration
 
@@ -417,6 +491,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", required=True, help="folder with the aggregated tables")
     p.add_argument("--output-dir", required=True)
     p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("paper-figures", help="Figs. 2-4 of Schirmacher et al. (2024) from the aggregated tables")
+    p.add_argument("--tables", required=True, help="folder with the aggregated tables")
+    p.add_argument("--output-dir", required=True)
+    p.set_defaults(func=cmd_paper_figures)
+
+    p = sub.add_parser("mode-figure", help="picture of the lowest non-phononic mode of one batch's samples")
+    p.add_argument("--input", required=True, help="inherent structures .npz from `glassvib quench`")
+    p.add_argument("--name", default="mode", help="figure file name without extension")
+    p.add_argument("--output-dir", required=True)
+    _common(p)
+    p.set_defaults(func=cmd_mode_figure)
+
+    p = sub.add_parser("cost-table", help="median s per sample, stage x point, from the run's benchmark files")
+    p.add_argument("--results", required=True, help="the study's results folder (with benchmarks/)")
+    p.add_argument("--extrapolate", default=None, help="config whose sample counts the total is extrapolated to")
+    p.add_argument("--output", default=None, help="also write the tables (Markdown) here")
+    p.set_defaults(func=cmd_cost_table)
 
     p = sub.add_parser("calibrate", help="swap-MC calibration scan: e_IS(T_p), tau, T_onset, T_d")
     p.add_argument("--settings", default="", help="JSON object of calibration settings (config key calibration)")

@@ -58,6 +58,16 @@ def analyze_hash(point):
     return section_hash({"modes": {k: modes[k] for k in keys}}, "modes")
 
 
+def mode_figure_input():
+    """inherent.npz of batch 000 of the point with the lowest finite T_p (d = 3 before d = 2, then
+    the lowest taper and N); the ideal-gas quench when no finite T_p is studied."""
+    pts = [STUDY.points[p][0] for p in STUDY.points if STUDY.points[p][0].d in (2, 3)]
+    if not pts:
+        raise ValueError("mode_figure: no point with d = 2 or 3 in the study")
+    best = min(pts, key=lambda q: (q.T_p, -q.d, q.taper, q.N))
+    return f"{RES}/{best.path}/batch000/inherent.npz"
+
+
 def batch_dirs():
     return [f"{RES}/{b}" for b in STUDY.batch_dirs()]
 
@@ -65,6 +75,7 @@ def batch_dirs():
 TABLES = ["samples", "modes", "stress_hist", "exponents", "level_ratios"]
 EXTRA_TABLES = ["exponent_scan", "level_ratio_hist"]
 ALL_TABLES = TABLES + EXTRA_TABLES
+PAPER_FIGURES = ["paper_fig2", "paper_fig3", "paper_fig4"]
 FIGURES = ["cumulative_dos_s3", "cumulative_dos_s4", "stress_distribution", "level_ratios",
            "exponents", "participation"]
 
