@@ -114,3 +114,228 @@ def test_snakemake_stops_cleanly(case, tmp_path):
     for frag in fragments:
         assert frag in text, f"{case}: {frag!r} not in snakemake output {text!r}"
     assert not (tmp_path / "results").exists(), "no job may run on an invalid config"
+
+
+# ---------------------------------------------------------------- per-block run-control overrides
+def _two_blocks(override_b=None, override_a=None):
+    """tiny.yaml with its block split in two: block A = taper 2, block B = taper inf (same d, N, T_p)."""
+    cfg = copy.deepcopy(TINY)
+    a = cfg["sweeps"][0]
+    a["name"], a["taper"] = "A", [2]
+    b = copy.deepcopy(a)
+    b["name"], b["taper"] = "B", ["inf"]
+    if override_a:
+        a.update(copy.deepcopy(override_a))
+    if override_b:
+        b.update(copy.deepcopy(override_b))
+    cfg["sweeps"].append(b)
+    return cfg
+
+
+def _points(study, taper):
+    return [p for p, (pt, _, _) in study.points.items() if pt.taper == taper]
+
+
+OVERRIDE_B = {"mc": {"spacing_sweeps": 70, "p_swap": 0.5},
+              "quench": {"tol": 1e-8},
+              "modes": {"delta": 0.5}}
+
+
+def test_override_in_force_for_its_block_only():
+    study = load_study(_two_blocks(OVERRIDE_B))
+    glob = {s: TINY[s] for s in ("mc", "quench", "modes")}
+    pa, pb = _points(study, 2.0), _points(study, math.inf)
+    assert len(pa) == len(pb) == len(TINY["sweeps"][0]["T_p"]) and set(pa).isdisjoint(pb)
+    for p in pa:  # block A: the global sections exactly (every key given in tiny.yaml)
+        for s in ("mc", "quench", "modes"):
+            eff = study.point_settings(p, s)
+            for key, val in glob[s].items():
+                assert eff[key] == val, (p, s, key)
+    for p in pb:  # block B: its override keys, every other key from the global section
+        for s in ("mc", "quench", "modes"):
+            eff = study.point_settings(p, s)
+            for key, val in glob[s].items():
+                assert eff[key] == OVERRIDE_B[s].get(key, val), (p, s, key)
+            # keys that tiny.yaml leaves out come from the defaults, as for block A
+            assert set(eff) == set(study.point_settings(pa[0], s))
+    # the global sections of the study are untouched by the override
+    assert study.config["modes"]["delta"] == TINY["modes"]["delta"]
+    assert study.config["mc"]["p_swap"] == TINY["mc"]["p_swap"]
+    assert study.config["quench"]["tol"] == TINY["quench"]["tol"]
+    with pytest.raises(ValueError, match="section"):
+        study.point_settings(pa[0], "fit")
+
+
+def test_partial_override_merges_key_by_key():
+    """An override naming one key leaves the others at the global values, not at the defaults."""
+    cfg = _two_blocks({"modes": {"complete_to": 0.5}})
+    cfg["modes"]["delta"] = 0.25  # global, differs from DEFAULTS
+    study = load_study(cfg)
+    pb = _points(study, math.inf)[0]
+    eff = study.point_settings(pb, "modes")
+    assert eff["complete_to"] == 0.5 and eff["delta"] == 0.25 and eff["k"] == TINY["modes"]["k"]
+    assert study.point_settings(_points(study, 2.0)[0], "modes")["complete_to"] == 1.0
+
+
+def test_empty_override_is_the_global_section():
+    study = load_study(_two_blocks({"mc": {}, "quench": {}, "modes": {}}))
+    pa, pb = _points(study, 2.0)[0], _points(study, math.inf)[0]
+    for s in ("mc", "quench", "modes"):
+        assert study.point_settings(pb, s) == study.point_settings(pa, s)
+    assert study.point_hash(pb, "seed", "mc") == study.point_hash(pa, "seed", "mc")
+
+
+# (override of block B, fragments of the message): schema and semantic errors of an override name
+# the overriding block's key path
+BAD_OVERRIDES = {
+    "unknown mc key": ({"mc": {"colour": "blue"}}, ["'colour'", "sweeps[1].mc", "max_sweeps"]),
+    "unknown quench key": ({"quench": {"tolerance": 1e-6}}, ["'tolerance'", "sweeps[1].quench", "tol"]),
+    "unknown modes key": ({"modes": {"kk": 3}}, ["'kk'", "sweeps[1].modes", "delta"]),
+    "delta two": ({"modes": {"delta": 2}}, ["sweeps[1].modes.delta = 2", "[0, 1]"]),
+    "delta string": ({"modes": {"delta": "half"}}, ["sweeps[1].modes.delta", "[0, 1]"]),
+    "eigenvalues some": ({"modes": {"eigenvalues": "some"}}, ["sweeps[1].modes.eigenvalues = 'some'", "lowest"]),
+    "eigenvalues all with k all": ({"modes": {"eigenvalues": "all"}},
+                                   ["sweeps[1].modes.eigenvalues = 'all'", "integer", "k"]),
+    "level_window per block": ({"modes": {"level_window": 12}}, ["sweeps[1].modes.level_window", "globally"]),
+    "k too large": ({"modes": {"k": 100}}, ["sweeps[1].modes.k = 100", "or all"]),
+    "k zero": ({"modes": {"k": 0}}, ["sweeps[1].modes.k"]),
+    "quench tol negative": ({"quench": {"tol": -1.0}}, ["sweeps[1].quench.tol", "> 0"]),
+    "quench max_iter zero": ({"quench": {"max_iter": 0}}, ["sweeps[1].quench.max_iter", "integer >= 1"]),
+    "p_swap above one": ({"mc": {"p_swap": 1.5}}, ["sweeps[1].mc.p_swap", "[0, 1]"]),
+    "mc budget": ({"mc": {"max_sweeps": 10}}, ["sweeps[1].mc.max_sweeps = 10", "samples_per_batch"]),
+    "mc budget from spacing": ({"mc": {"spacing_sweeps": 5000}}, ["max_sweeps", "samples_per_batch", "5200"]),
+    "override not a mapping": ({"mc": [1, 2]}, ["sweeps[1].mc"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OVERRIDES))
+def test_bad_override_message(case):
+    override, fragments = BAD_OVERRIDES[case]
+    cfg = _two_blocks(override)
+    with pytest.raises(ConfigError) as info:
+        load_study(cfg)
+    msg = str(info.value)
+    for frag in fragments:
+        assert frag in msg, f"{case}: {frag!r} not in message {msg!r}"
+    # the same settings globally (where the schema allows them there) are not blamed on block B
+    assert "sweeps[0]" not in msg, msg
+
+
+def test_eigenvalues_all_with_integer_k_override_is_accepted():
+    study = load_study(_two_blocks({"modes": {"k": 10, "eigenvalues": "all"}}))
+    pb = _points(study, math.inf)[0]
+    assert study.point_settings(pb, "modes")["eigenvalues"] == "all"
+    assert study.point_settings(_points(study, 2.0)[0], "modes")["eigenvalues"] == "lowest"
+
+
+def test_mc_budget_override_rescues_and_condemns():
+    """The MC budget rule uses the settings in force for each block: a global budget too small
+    for the block's samples_per_batch is fine where the block raises max_sweeps, and a block's own
+    override can break a global budget that is fine; T_p = inf blocks need no MC budget."""
+    cfg = _two_blocks({"mc": {"max_sweeps": 100_000}})
+    cfg["mc"]["max_sweeps"] = 10
+    with pytest.raises(ConfigError, match=r"key mc\.max_sweeps = 10 is too small for sweeps\[0\]"):
+        load_study(cfg)  # block A (global budget) is too small; block B's override is fine
+    cfg["sweeps"][0]["mc"] = {"max_sweeps": 100_000}
+    study = load_study(cfg)
+    assert all(study.point_settings(p, "mc")["max_sweeps"] == 100_000 for p in study.points)
+    # a T_p = inf only block never runs MC, so its budget is not checked
+    cfg = _two_blocks({"mc": {"max_sweeps": 10}, "T_p": ["inf"]})
+    study = load_study(cfg)
+    assert study.point_settings(_points(study, math.inf)[0], "mc")["max_sweeps"] == 10
+
+
+def test_point_in_two_blocks_needs_the_same_settings():
+    cfg = _two_blocks()
+    c = copy.deepcopy(cfg["sweeps"][0])  # block C repeats block A's points with another delta
+    c["name"], c["modes"] = "C", {"delta": 0.5}
+    cfg["sweeps"].append(c)
+    with pytest.raises(ConfigError) as info:
+        load_study(cfg)
+    msg = str(info.value)
+    assert "sweeps[2]" in msg and "modes" in msg and "d2/N36/Tp" in msg and "m2/tipl" in msg, msg
+    assert "other modes settings" in msg, msg  # only the section that differs is named
+    # an override of quench only is named as quench
+    c["modes"] = {}
+    c["quench"] = {"max_iter": 5}
+    with pytest.raises(ConfigError, match=r"sweeps\[2\].*other quench settings"):
+        load_study(cfg)
+    # the same effective settings (an override equal to the global value) are fine
+    c.pop("quench")
+    c["modes"] = {"delta": TINY["modes"]["delta"]}
+    study = load_study(cfg)
+    assert len(study.points) == 4
+    # and so is a repeat of block B with B's own override
+    cfg = _two_blocks(OVERRIDE_B)
+    cfg["sweeps"].append(copy.deepcopy(cfg["sweeps"][1]))
+    assert len(load_study(cfg).points) == 4
+    # but not a repeat of block B without it
+    cfg["sweeps"][2] = {k: v for k, v in cfg["sweeps"][2].items() if k not in ("mc", "quench", "modes")}
+    with pytest.raises(ConfigError, match=r"sweeps\[2\].*mc, quench, modes"):
+        load_study(cfg)
+
+
+SECTIONS_OF_RULE = {"sample": ("seed", "mc"), "quench": ("quench",), "modes": ("modes",)}
+
+
+@pytest.mark.parametrize("section", ["mc", "quench", "modes"])
+def test_point_hash_depends_on_own_block_only(section):
+    """Changing block B's override leaves block A's point hashes alone and changes B's."""
+    change = {"mc": {"p_swap": 0.4}, "quench": {"tol": 1e-9}, "modes": {"delta": 0.5}}[section]
+    change2 = {"mc": {"p_swap": 0.6}, "quench": {"tol": 1e-7}, "modes": {"delta": 0.75}}[section]
+    rules = list(SECTIONS_OF_RULE)
+
+    def hashes(study):
+        return {(p, r): study.point_hash(p, *SECTIONS_OF_RULE[r]) for p in study.points for r in rules}
+
+    study = load_study(_two_blocks())
+    base = hashes(study)
+    with_b = hashes(load_study(_two_blocks({section: change})))
+    with_b2 = hashes(load_study(_two_blocks({section: change2})))
+    with_a = hashes(load_study(_two_blocks({section: change2}, override_a={section: change})))
+    pa, pb = _points(study, 2.0), _points(study, math.inf)
+    rule = {"mc": "sample", "quench": "quench", "modes": "modes"}[section]
+    for p in pa:
+        for r in rules:
+            # block B's override (added or edited) never touches block A
+            assert with_b[(p, r)] == base[(p, r)] == with_b2[(p, r)], (p, r)
+        # block A's own override does
+        assert with_a[(p, rule)] != base[(p, rule)]
+    for p in pb:
+        assert with_b[(p, rule)] != base[(p, rule)] and with_b2[(p, rule)] != with_b[(p, rule)]
+        assert with_a[(p, rule)] == with_b2[(p, rule)]  # A's override does not touch B
+        for r in rules:
+            if r != rule:  # the other sections' hashes of B stay
+                assert with_b[(p, r)] == base[(p, r)], (p, r)
+    # an override equal to the global value is no change at all
+    same = hashes(load_study(_two_blocks({section: {k: TINY[section][k] for k in change}})))
+    assert same == base
+
+
+def test_point_hash_of_global_change_moves_every_block_without_override():
+    cfg = _two_blocks({"modes": {"delta": 0.5}})
+    s1 = load_study(cfg)
+    cfg2 = copy.deepcopy(cfg)
+    cfg2["modes"]["delta"] = 0.25
+    s2 = load_study(cfg2)
+    for p in _points(s1, 2.0):  # A follows the global section
+        assert s1.point_hash(p, "modes") != s2.point_hash(p, "modes")
+    for p in _points(s1, math.inf):  # B overrides delta: a global delta change does not reach B
+        assert s1.point_hash(p, "modes") == s2.point_hash(p, "modes")
+    cfg2["modes"]["complete_to"] = 0.5  # a key B does not override reaches B too
+    s3 = load_study(cfg2)
+    for p in _points(s1, math.inf):
+        assert s3.point_hash(p, "modes") != s1.point_hash(p, "modes")
+
+
+@pytest.mark.parametrize("case", ["unknown mc key", "level_window per block", "mc budget"])
+def test_snakemake_stops_cleanly_on_bad_override(case, tmp_path):
+    override, fragments = BAD_OVERRIDES[case]
+    out = _snakemake_dry_run(_two_blocks(override), tmp_path)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "Traceback" not in text and "File \"" not in text, text
+    assert "invalid configuration" in text
+    for frag in fragments:
+        assert frag in text, f"{case}: {frag!r} not in snakemake output {text!r}"
+    assert not (tmp_path / "results").exists(), "no job may run on an invalid config"

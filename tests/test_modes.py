@@ -1,6 +1,9 @@
 """lowest_modes against dense LAPACK on glasses and crystals (stable and unstable), completeness
 loop, zero/negative mode counting (SPEC §3.5, §6)."""
 
+import ctypes
+import functools
+
 import numpy as np
 import pytest
 
@@ -262,3 +265,165 @@ def test_analyze_inherent_structure_consistency():
     # delta = 1 removes the internal-stress term from the modes but not from G
     c = analyze_inherent_structure(conf, POT, k=10, delta=1.0)
     assert c.shear_modulus == a.shear_modulus and not np.allclose(c.eigenvalues[3:6], a.eigenvalues[3:6])
+
+
+# ---------------------------------------------------------------- all_eigenvalues / highest_modes
+def _random_symmetric(n, seed, sparse=False):
+    rng = np.random.default_rng(seed)
+    if sparse:
+        A = scipy.sparse.random(n, n, density=0.02, random_state=rng, format="csr")
+        return (A + A.T).tocsr() + scipy.sparse.diags(rng.standard_normal(n))
+    A = rng.standard_normal((n, n))
+    return A + A.T
+
+
+@functools.lru_cache(maxsize=None)
+def _eig_matrix(name):
+    """Glass Hessians beyond DENSE_MAX_DOF (sparse, and one as a dense array), random symmetric ones."""
+    builders = {"glass-sparse": lambda: hessian(quenched_glass(2, 400, 5), POT),
+                "glass-dense": lambda: _eig_matrix("glass-sparse").toarray(),
+                "glass-3d": lambda: hessian(quenched_glass(3, 250, 5), POT),
+                "random-dense": lambda: _random_symmetric(701, 1),
+                "random-sparse": lambda: _random_symmetric(703, 2, sparse=True)}
+    H = builders[name]()
+    assert H.shape[0] > modes_mod.DENSE_MAX_DOF
+    return H
+
+
+@functools.lru_cache(maxsize=None)
+def _eig_reference(name):
+    H = _eig_matrix(name)
+    return np.linalg.eigvalsh(H.toarray() if scipy.sparse.issparse(H) else H)
+
+
+# sparse and dense (ndarray) inputs; glass Hessians and random symmetric matrices
+EIG_NAMES = ["glass-sparse", "glass-3d", "random-dense", "random-sparse"]
+
+
+@pytest.mark.parametrize("method", ["auto", "two-stage", "scipy"])
+@pytest.mark.parametrize("name", EIG_NAMES)
+def test_all_eigenvalues_match_numpy(name, method):
+    H = _eig_matrix(name)
+    if method == "two-stage" and modes_mod._lapacke_two_stage() is None:
+        pytest.skip("no LAPACKE_dsyevd_2stage in this scipy build")
+    dense = H.toarray() if scipy.sparse.issparse(H) else H
+    before = dense.copy()
+    ref = _eig_reference(name)
+    lam = modes_mod.all_eigenvalues(H, method=method)
+    assert lam.shape == (H.shape[0],) and lam.dtype == np.float64
+    assert np.all(np.diff(lam) >= 0), "ascending"
+    np.testing.assert_allclose(lam, ref, rtol=0, atol=1e-10 * np.max(np.abs(ref)))
+    # the input is left alone (the LAPACK routes overwrite their work copy)
+    after = H.toarray() if scipy.sparse.issparse(H) else H
+    assert np.array_equal(after, before)
+
+
+def test_all_eigenvalues_of_known_spectra():
+    """Permuted diagonal and a rotated one: exact spectra, both routes, tiny sizes included."""
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 50):
+        w = np.sort(rng.standard_normal(n))
+        Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        A = (Q * w) @ Q.T
+        A = 0.5 * (A + A.T)
+        for method in ("auto", "scipy"):
+            np.testing.assert_allclose(modes_mod.all_eigenvalues(A, method=method), w, rtol=0, atol=1e-12)
+        perm = rng.permutation(n)
+        D = scipy.sparse.diags(w[perm]).tocsr()
+        np.testing.assert_array_equal(modes_mod.all_eigenvalues(D), w)
+
+
+def test_all_eigenvalues_two_stage_missing(monkeypatch):
+    """_TWO_STAGE is the cache: None = not looked up, False = missing, else the function."""
+    H = _eig_matrix("random-dense")
+    ref = _eig_reference("random-dense")
+    monkeypatch.setattr(modes_mod, "_TWO_STAGE", False)
+    with pytest.raises(ValueError, match="two-stage"):
+        modes_mod.all_eigenvalues(H, method="two-stage")
+    # auto falls back to scipy
+    np.testing.assert_allclose(modes_mod.all_eigenvalues(H), ref, rtol=0, atol=1e-10 * np.max(np.abs(ref)))
+    assert modes_mod._TWO_STAGE is False, "a known-missing symbol is not looked up again"
+    # None: looked up (once) and cached as the function or False
+    monkeypatch.setattr(modes_mod, "_TWO_STAGE", None)
+    fn = modes_mod._lapacke_two_stage()
+    assert modes_mod._TWO_STAGE is not None
+    assert (fn is None) == (modes_mod._TWO_STAGE is False)
+    assert modes_mod._lapacke_two_stage() is fn
+
+
+def test_all_eigenvalues_routes_and_errors(monkeypatch):
+    H = _random_symmetric(40, 4)
+    ref = np.linalg.eigvalsh(H)
+    with pytest.raises(ValueError, match="method"):
+        modes_mod.all_eigenvalues(H, method="lapack")
+    with pytest.raises(ValueError, match="square"):
+        modes_mod.all_eigenvalues(np.zeros((3, 4)))
+    # auto calls the two-stage routine where it is found, scipy never does
+    calls = []
+
+    def fake(layout, jobz, uplo, n, a, lda, w):
+        calls.append((layout, jobz, uplo, n, lda))
+        A = np.ctypeslib.as_array(ctypes.cast(a, ctypes.POINTER(ctypes.c_double)), shape=(n, n))
+        np.ctypeslib.as_array(ctypes.cast(w, ctypes.POINTER(ctypes.c_double)), shape=(n,))[:] = \
+            np.linalg.eigvalsh(A)
+        return 0
+
+    monkeypatch.setattr(modes_mod, "_TWO_STAGE", fake)
+    np.testing.assert_allclose(modes_mod.all_eigenvalues(H), ref, atol=1e-12)
+    assert len(calls) == 1 and calls[0][1] in (b"N", "N") and calls[0][3] == 40
+    np.testing.assert_allclose(modes_mod.all_eigenvalues(H, method="scipy"), ref, atol=1e-12)
+    assert len(calls) == 1
+    # a LAPACK failure is an error, not a silent wrong answer
+    monkeypatch.setattr(modes_mod, "_TWO_STAGE", lambda *args: 3)
+    with pytest.raises(np.linalg.LinAlgError, match="info = 3"):
+        modes_mod.all_eigenvalues(H)
+
+
+@functools.lru_cache(maxsize=None)
+def _eigh_reference(name):
+    H = _eig_matrix(name)
+    return np.linalg.eigh(H.toarray() if scipy.sparse.issparse(H) else H)
+
+
+def _check_highest(H, k, reference=None):
+    dense = H.toarray() if scipy.sparse.issparse(H) else H
+    ref_val, ref_vec = np.linalg.eigh(dense) if reference is None else reference
+    scale = np.max(np.abs(ref_val))
+    val, vec = modes_mod.highest_modes(H, k)
+    n = dense.shape[0]
+    assert val.shape == (k,) and vec.shape == (n, k) and np.all(np.diff(val) >= 0)
+    np.testing.assert_allclose(val, ref_val[n - k:], rtol=1e-9, atol=0)
+    R = dense @ vec - vec * val
+    assert np.max(np.linalg.norm(R, axis=0)) < 1e-8 * scale
+    np.testing.assert_allclose(vec.T @ vec, np.eye(k), atol=1e-9)
+    # non-degenerate modes: the same vectors up to sign
+    g = np.diff(ref_val)
+    gaps = np.minimum(np.concatenate([[np.inf], g]), np.concatenate([g, [np.inf]]))[n - k:]
+    nd = gaps > 1e-6 * scale
+    overlap = np.abs(np.sum(vec * ref_vec[:, n - k:], axis=0))
+    assert nd.sum() >= k - 2
+    np.testing.assert_allclose(overlap[nd], 1.0, atol=1e-8)
+
+
+@pytest.mark.parametrize("name,k", [("glass-sparse", 20), ("glass-3d", 15), ("glass-sparse", 1),
+                                    ("random-sparse", 10), ("glass-dense", 12)])
+def test_highest_modes_lanczos(name, k):
+    """dN > DENSE_MAX_DOF and k < dN / 4: the ARPACK route; against dense eigh."""
+    ref = _eigh_reference("glass-sparse" if name == "glass-dense" else name)
+    _check_highest(_eig_matrix(name), k, ref)
+
+
+def test_highest_modes_dense_route():
+    """Small matrices, or k >= dN / 4: dense LAPACK with subset_by_index."""
+    _check_highest(hessian(quenched_glass(2, 144, 5), POT), 10)
+    H = _eig_matrix("glass-sparse")
+    _check_highest(H, H.shape[0] // 4, _eigh_reference("glass-sparse"))
+
+
+def test_highest_modes_input_validation():
+    H = scipy.sparse.identity(10, format="csr")
+    for bad in (0, 11, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="k = "):
+            modes_mod.highest_modes(H, bad)
+    with pytest.raises(ValueError, match="square"):
+        modes_mod.highest_modes(scipy.sparse.random(4, 5, format="csr"), 2)
