@@ -302,3 +302,49 @@ def make_paper_figures(tables_dir, output_dir) -> list:
     paths += _save(plot_fig3(read_table(t / "stress_hist.parquet")), out, "paper_fig3")
     paths += _save(plot_fig4(samples, modes, exponents), out, "paper_fig4")
     return paths
+
+
+def comparison_rows(tables_dir) -> dict:
+    """The measured numbers behind docs/paper.md, as Markdown tables (no verdicts: those are
+    written by a person after reading the numbers).
+
+    Returns:
+        dict with "exponents" (per point: samples, bootstrap units, modes in the fit, omega_c,
+        s_hat [95 %], alpha_hat [95 %]), "scan" (s_hat [95 %] against the fit edge / w_0) and
+        "levels" (per point and window: n, <r~>, KS distances to GOE and Poisson).
+    """
+    from .tables import read_table
+
+    t = Path(tables_dir)
+    ex = read_table(t / "exponents.parquet")
+    smp = read_table(t / "samples.parquet")
+    scan = read_table(t / "exponent_scan.parquet")
+    lev = read_table(t / "level_ratios.parquet")
+    out = {}
+    lines = ["| N | T_p | m | samples | chains | modes in fit | ω_c | ŝ [95 %] | α̂ [95 %] |", "|" + "---|" * 9]
+    for _, r in ex.sort_values(["N", "T_p", "taper"], ascending=[True, False, True]).iterrows():
+        sel = (smp[KEY] == pd.Series({c: r[c] for c in KEY})).all(axis=1)
+        units = smp[sel & smp["converged"].astype(bool)]["seed"].nunique()
+        lines.append(f"| {int(r['N'])} | {_fmt(r['T_p'])} | {_fmt(r['taper'])} | {int(r['n_samples'])} | {units} | "
+                     f"{int(r['n_modes_fit'])} | {r['omega_c']:.3f} | {r['s_hat']:.2f} [{r['s_lo']:.2f}, {r['s_hi']:.2f}] | "
+                     f"{r['alpha_hat']:.3f} [{r['alpha_lo']:.3f}, {r['alpha_hi']:.3f}] |")
+    out["exponents"] = "\n".join(lines)
+    s = scan[scan["quantity"] == "s"]
+    fr = sorted({float(f) for f in s["fraction"]})
+    lines = ["| N | T_p | m | " + " | ".join(f"{f:g} ω_0" for f in fr) + " |", "|" + "---|" * (3 + len(fr))]
+    for key, g in s.groupby(["N", "T_p", "taper"], sort=True):
+        cells = []
+        for f in fr:
+            row = g[g["fraction"] == f]
+            cells.append("–" if not len(row) else
+                         f"{row.iloc[0]['hat']:.2f} [{row.iloc[0]['lo']:.2f}, {row.iloc[0]['hi']:.2f}] ({int(row.iloc[0]['n_fit'])})")
+        lines.append(f"| {int(key[0])} | {_fmt(key[1])} | {_fmt(key[2])} | " + " | ".join(cells) + " |")
+    out["scan"] = "\n".join(lines)
+    lines = ["| N | T_p | m | window | ratios | <r~> | KS to GOE | KS to Poisson |", "|" + "---|" * 8]
+    order = {"lowest": 0, "middle": 1, "highest": 2}
+    lev = lev.assign(_o=lev["window"].map(order)).sort_values(["N", "T_p", "taper", "_o"], ascending=[True, False, True, True])
+    for _, r in lev.iterrows():
+        lines.append(f"| {int(r['N'])} | {_fmt(r['T_p'])} | {_fmt(r['taper'])} | {r['window']} | {int(r['n'])} | "
+                     f"{r['r_mean']:.3f} | {r['ks_goe']:.3f} | {r['ks_poisson']:.3f} |")
+    out["levels"] = "\n".join(lines)
+    return out
