@@ -55,7 +55,7 @@ def plot_fig2(level_ratio_hist, level_ratios):
     full = level_ratios[level_ratios["window"] == "middle"][KEY].drop_duplicates()
     hist = level_ratio_hist.merge(full, on=KEY) if len(full) else level_ratio_hist.iloc[0:0]
     stats = level_ratios.merge(full, on=KEY) if len(full) else level_ratios.iloc[0:0]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6))
     r = np.linspace(0, 1, 201)
     goe = 2 * (27 / 8) * (r + r ** 2) / (1 + r + r ** 2) ** 2.5  # surmise folded onto r~ = min(r, 1/r)
     poi = 2 / (1 + r) ** 2
@@ -81,7 +81,7 @@ def plot_fig2(level_ratio_hist, level_ratios):
         ax.set_xlabel(r"$\tilde r = \min(r, 1/r)$")
         ax.set_ylabel(r"$P(\tilde r)$")
         ax.set_title(titles[win], fontsize=10)
-        ax.legend(fontsize=6, loc="upper right" if win != "highest" else "upper right")
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig.suptitle("Fig. 2 (paper): level-spacing ratios r = (λ_{p+1} - λ_p)/(λ_{p+2} - λ_{p+1}), pooled over samples",
                  fontsize=11)
     fig.tight_layout()
@@ -175,8 +175,12 @@ def plot_fig4(samples, modes, exponents=None):
     tps = sorted({float(t) for t in pts["T_p"]}, key=lambda t: -t)
     dn = sorted({(int(d), int(n)) for d, n in zip(pts["d"], pts["N"])})
     panels = [(d, n, t) for (d, n) in dn for t in tps if len(pts[(pts["d"] == d) & (pts["N"] == n) & (pts["T_p"] == t)])]
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 4.6), squeeze=False)
-    axes = axes[0]
+    ncols = min(3, max(1, len(panels)))
+    nrows = math.ceil(max(1, len(panels)) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 4.8 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    axes = list(axes.flat)
     mcol = {2.0: "black", math.inf: "tab:red"}
     others = ["tab:blue", "tab:green", "tab:purple", "tab:orange"]
     letters = "ABCDEFGH"
