@@ -193,3 +193,13 @@ def test_analyze_all_with_full_spectrum_level_windows():
     assert set(a.level_windows) == set(b.level_windows)
     for name in a.level_windows:
         np.testing.assert_allclose(a.level_windows[name], b.level_windows[name], rtol=1e-8)
+
+
+def test_hessian_from_terms_rejects_too_few_particles():
+    """n_particles must cover every pair index (the numba kernel has no bounds checks)."""
+    conf = quenched_glass(2, 64, 3)
+    t = pair_terms(conf, POT)
+    with pytest.raises(ValueError, match="n_particles = 10"):
+        hessian_from_terms(t, 10)
+    with pytest.raises(ValueError, match="delta"):
+        hessian_from_terms(t, conf.N, delta=1.5)

@@ -106,6 +106,11 @@ def test_snakemake_stops_cleanly(case, tmp_path):
     edit, fragments = BAD[case]
     cfg = copy.deepcopy(TINY)
     edit(cfg)
+    _assert_stops_cleanly(cfg, tmp_path, fragments, case)
+
+
+def _assert_stops_cleanly(cfg, tmp_path, fragments, case):
+    """A snakemake dry run on ``cfg`` stops with the message, no traceback and no job."""
     out = _snakemake_dry_run(cfg, tmp_path)
     assert out.returncode != 0
     text = out.stdout + out.stderr
@@ -331,11 +336,4 @@ def test_point_hash_of_global_change_moves_every_block_without_override():
 @pytest.mark.parametrize("case", ["unknown mc key", "level_window per block", "mc budget"])
 def test_snakemake_stops_cleanly_on_bad_override(case, tmp_path):
     override, fragments = BAD_OVERRIDES[case]
-    out = _snakemake_dry_run(_two_blocks(override), tmp_path)
-    assert out.returncode != 0
-    text = out.stdout + out.stderr
-    assert "Traceback" not in text and "File \"" not in text, text
-    assert "invalid configuration" in text
-    for frag in fragments:
-        assert frag in text, f"{case}: {frag!r} not in snakemake output {text!r}"
-    assert not (tmp_path / "results").exists(), "no job may run on an invalid config"
+    _assert_stops_cleanly(_two_blocks(override), tmp_path, fragments, case)

@@ -25,6 +25,7 @@ from glassvib.potential import TaperedIPL
 from glassvib.system import hessian
 from glassvib.configuration import Configuration
 from glassvib.tables import read_provenance, read_table
+from workflow_checks import job_counts as _job_counts
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
@@ -86,13 +87,6 @@ def _scheduled(text):
     return jobs
 
 
-def _job_counts(text):
-    counts = {}
-    for line in text.split("Job stats:")[-1].splitlines():
-        m = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
-        if m and m.group(1) != "total":
-            counts[m.group(1)] = int(m.group(2))
-    return counts
 
 
 @pytest.fixture(scope="module")
@@ -173,11 +167,9 @@ def test_edit_of_block_a_reruns_block_a_only(finished):
     assert jobs["analyze"] == {(POINT_A, "000")} and not jobs["sample"] and not jobs["quench"], jobs
 
 
-@pytest.mark.xfail(strict=True, reason="analyze passes --level-window (and --eigenvalues) as params to every "
-                   "job, so snakemake's params trigger reruns every analyze job when the global "
-                   "modes.level_window changes, although the k = all / eigenvalues = lowest routes do "
-                   "not read it and analyze_hash leaves it out for them")
 def test_global_level_window_does_not_rerun_analyze(finished):
+    """The k = all / eigenvalues = lowest routes do not read level_window, so a change of it must not
+    rerun their analyze jobs (only the aggregate step, which pools the windows)."""
     cfg = _config(B_MODES)
     cfg["modes"]["level_window"] = 11
     text = _dry_run(finished["work"], cfg, "level_window.yaml")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workflow_checks import check_results
+from workflow_checks import check_results, job_counts as _job_counts
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
@@ -29,17 +28,6 @@ pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 def _snakemake(args, workdir, timeout=600):
     return subprocess.run(SNAKEMAKE + ["--directory", str(workdir)] + args, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def _job_counts(dry_run_output: str) -> dict:
-    """rule -> job count from the 'Job stats' table of a dry run."""
-    counts = {}
-    block = dry_run_output.split("Job stats:")[-1]
-    for line in block.splitlines():
-        m = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
-        if m and m.group(1) != "total":
-            counts[m.group(1)] = int(m.group(2))
-    return counts
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +118,23 @@ def test_lint_clean(tmp_path):
     lint = _snakemake(["--lint", "--configfile", str(tmp_path / "config.yaml")], tmp_path)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "Congratulations" in lint.stdout + lint.stderr
+
+
+def test_paper_target(tiny_run):
+    """`snakemake paper`: Figs. 2-4 in the paper's form, the mode picture and the cost table, with
+    one cost row per point whose stage medians are positive."""
+    work = tiny_run["work"]
+    run = _snakemake(["paper", "--cores", "2", "--configfile", str(tiny_run["cfgfile"])], work)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    figs = work / "results" / "figures"
+    for name in ("paper_fig2", "paper_fig3", "paper_fig4", "mode"):
+        for ext in ("png", "pdf"):
+            assert (figs / f"{name}.{ext}").stat().st_size > 1000, f"{name}.{ext} missing or empty"
+    text = (work / "results" / "cost_table.md").read_text()
+    from glassvib.costs import cost_table
+
+    tab = cost_table(work / "results")
+    assert len(tab) == len(tiny_run["cfg"]["sweeps"][0]["T_p"]) * len(tiny_run["cfg"]["sweeps"][0]["taper"])
+    assert (tab[["quench", "analyze"]] > 0).all().all()
+    for point in tab["point"]:
+        assert point in text

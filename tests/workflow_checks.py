@@ -171,3 +171,15 @@ def _path(key) -> str:
     from glassvib.study import Point
 
     return Point(int(key[0]), int(key[1]), float(key[2]), float(key[3]), str(key[4])).path
+
+
+def job_counts(dry_run_output: str) -> dict:
+    """rule -> job count from the 'Job stats' table of a snakemake dry run."""
+    import re
+
+    counts = {}
+    for line in dry_run_output.split("Job stats:")[-1].splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts

@@ -17,7 +17,7 @@ import numpy as np
 from .configuration import Configuration
 from .elasticity import omega0 as omega0_of, shear_moduli
 from .exponents import alpha_ghet, fit_exponent, fit_stress_exponent_hist, s_ghet
-from .modes import all_eigenvalues, count_modes, full_spectrum, highest_modes, modes_below, zero_tolerance
+from .modes import all_eigenvalues, count_modes, highest_modes, modes_below, zero_tolerance
 from .observables import level_ratio_windows, pair_distribution, participation_ratio
 from .potential import TaperedIPL
 from .stresses import STRESS_LOG10_EDGES, StressHistogram, stress_histograms
@@ -178,11 +178,6 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
         stress=stress_histograms(conf, pot, STRESS_LOG10_EDGES if stress_bins is None else stress_bins,
                                  terms=terms),
         delta=float(delta), g2_edges=g2_edges, g2_counts=g2_counts, level_windows=level, spectrum=spectrum)
-
-
-def full_spectrum_values(H):
-    """All eigenvalues of H, ascending (dense LAPACK)."""
-    return full_spectrum(H, eigenvectors=False)
 
 
 def ensemble_exponents(samples, taper, omega_c=None, omega_c_fraction=OMEGA_C_FRACTION, sigma_c=SIGMA_C,

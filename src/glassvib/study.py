@@ -286,8 +286,8 @@ def load_study(config: dict) -> Study:
         if any(math.isfinite(t) for t in block["T_p"]) and need > mc["max_sweeps"]:
             raise ConfigError(
                 f"key {where['mc']}.max_sweeps = {mc['max_sweeps']} is too small for sweeps[{ib}].samples_per_batch = "
-                f"{per}: need at least mc.equilibration_sweeps + (samples_per_batch - 1) * "
-                f"mc.spacing_sweeps = {need}")
+                f"{per}: need at least {where['mc']}.equilibration_sweeps + (samples_per_batch - 1) * "
+                f"{where['mc']}.spacing_sweeps = {need} (settings in force for this block)")
         if "level_window" in block.get("modes", {}):
             raise ConfigError(
                 f"key sweeps[{ib}].modes.level_window cannot be set per block (the level-ratio windows are "
@@ -331,7 +331,7 @@ def load_study(config: dict) -> Study:
                                     f"key sweeps[{ib}]: point {pt.path} also appears in an earlier block "
                                     f"with other {', '.join(diff)} settings; allowed: the same settings in both blocks")
                             points[pt.path] = entry
-                            settings[pt.path] = eff
+                            settings[pt.path] = copy.deepcopy(eff)  # one dict per point
     cal = cfg["calibration"]
     cal["tapers"] = [parse_value(m) for m in cal["tapers"]]
     if float(cal["N"]) ** (1.0 / cal["d"]) < 2 * R_CUT:

@@ -293,6 +293,9 @@ def hessian_from_terms(terms: PairTerms, n_particles: int, delta: float = 0.0) -
         raise ValueError(f"delta = {delta!r}, expected a number in [0, 1]")
     npart, d = int(n_particles), terms.unit.shape[1]
     ii, jj, r = terms.i, terms.j, terms.r
+    if ii.size and max(int(ii.max()), int(jj.max())) >= npart or (ii.size and min(int(ii.min()), int(jj.min())) < 0):
+        raise ValueError(f"n_particles = {npart} does not cover the pair indices of terms "
+                         f"(0 <= i, j <= {max(int(ii.max()), int(jj.max()))} expected below n_particles)")
     unit = np.ascontiguousarray(terms.unit)
     c2 = (1.0 - delta) * terms.dphi / r
     c1 = terms.d2phi - c2

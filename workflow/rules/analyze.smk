@@ -19,8 +19,9 @@ rule analyze:
         k=lambda wc: STUDY.point_settings(wc.point, "modes")["k"],
         delta=lambda wc: STUDY.point_settings(wc.point, "modes")["delta"],
         complete_to=lambda wc: STUDY.point_settings(wc.point, "modes")["complete_to"],
-        eigenvalues=lambda wc: STUDY.point_settings(wc.point, "modes")["eigenvalues"],
-        level_window=lambda wc: STUDY.point_settings(wc.point, "modes")["level_window"],
+        # the all-eigenvalues route's options, passed (and so compared by the params trigger) only
+        # where it is used: other points do not rerun when the global level_window changes
+        extra=lambda wc: analyze_extra_args(wc.point),
         config_hash=lambda wc: analyze_hash(wc.point),
         outdir=lambda wc, output: os.path.dirname(output.samples),
     threads: CFG["threads"]["analyze"]
@@ -28,6 +29,5 @@ rule analyze:
         mem_mb=lambda wc: 1000 + (point_of(wc).d * point_of(wc).N) ** 2 * 8 * 4 // 1_000_000,
     shell:
         BLAS + GLASSVIB + " analyze --input {input.inherent} --k {params.k} --delta {params.delta} "
-        "--complete-to {params.complete_to} --eigenvalues {params.eigenvalues} "
-        "--level-window {params.level_window} --config-hash {params.config_hash} --threads {threads} "
+        "--complete-to {params.complete_to} {params.extra} --config-hash {params.config_hash} --threads {threads} "
         "--output-dir {params.outdir} > {log} 2>&1"

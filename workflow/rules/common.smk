@@ -68,6 +68,14 @@ def mode_figure_input():
     return f"{RES}/{best.path}/batch000/inherent.npz"
 
 
+def analyze_extra_args(point):
+    """CLI options of the all-eigenvalues route for ``point`` ('' for the other routes)."""
+    modes = STUDY.point_settings(point, "modes")
+    if modes["eigenvalues"] == "lowest":
+        return ""
+    return f"--eigenvalues {modes['eigenvalues']} --level-window {int(modes['level_window'])}"
+
+
 def batch_dirs():
     return [f"{RES}/{b}" for b in STUDY.batch_dirs()]
 

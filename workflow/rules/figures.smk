@@ -16,8 +16,7 @@ rule figures:
         tables=lambda wc, input: os.path.dirname(input.tables[0]),
         outdir=lambda wc, output: os.path.dirname(output.png[0]),
     shell:
-        FIGURES_CMD + " --tables {params.tables} --output-dir {params.outdir} "
-        "> {log} 2>&1"
+        f"{FIGURES_CMD} --tables {{params.tables}} --output-dir {{params.outdir}} > {{log}} 2>&1"
 
 
 # Figures in the form of Schirmacher et al. (2024), Figs. 2-4, from the same tables; the picture of
@@ -38,7 +37,7 @@ rule paper_figures:
         tables=lambda wc, input: os.path.dirname(input.tables[0]),
         outdir=lambda wc, output: os.path.dirname(output.png[0]),
     shell:
-        f"MPLBACKEND=Agg {GLASSVIB} paper-figures" + " --tables {params.tables} --output-dir {params.outdir} > {log} 2>&1"
+        f"MPLBACKEND=Agg {GLASSVIB} paper-figures --tables {{params.tables}} --output-dir {{params.outdir}} > {{log}} 2>&1"
 
 
 rule mode_figure:
@@ -54,8 +53,8 @@ rule mode_figure:
     params:
         outdir=lambda wc, output: os.path.dirname(output.png),
     shell:
-        BLAS.format(threads=1) + f"MPLBACKEND=Agg {GLASSVIB} mode-figure"
-        + " --input {input.inherent} --output-dir {params.outdir} > {log} 2>&1"
+        f"{BLAS.format(threads=1)}MPLBACKEND=Agg {GLASSVIB} mode-figure --input {{input.inherent}} "
+        f"--output-dir {{params.outdir}} > {{log}} 2>&1"
 
 
 rule cost_table:
@@ -63,12 +62,14 @@ rule cost_table:
         samples=expand("{b}/samples.parquet", b=batch_dirs()),
     output:
         f"{RES}/cost_table.md",
+    conda:
+        "../../envs/glassvib.yaml"
     log:
         f"{RES}/logs/cost_table.log",
     params:
-        results=RES,
+        results=lambda wc, output: os.path.dirname(output[0]),
     shell:
-        GLASSVIB + " cost-table --results {params.results} --output {output} > {log} 2>&1"
+        f"{GLASSVIB} cost-table --results {{params.results}} --output {{output}} > {{log}} 2>&1"
 
 
 rule paper:
