@@ -156,7 +156,7 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
         p_all = np.full(spectrum.size, np.nan)
         p_all[:k_low] = part
         if w_top > 0:
-            top_vals, top_vecs = highest_modes(H, w_top)
+            _, top_vecs = highest_modes(H, w_top)
             p_all[spectrum.size - w_top:] = participation_ratio(top_vecs, conf.d)
         lam, part = spectrum, p_all
     counts = count_modes(lam, conf.d, tol)

@@ -347,10 +347,11 @@ def cmd_mode_figure(args) -> int:
     """The lowest non-zero mode below the sample's own w_0, in the first sample (in file order) of
     ``--input`` that has one; drawn by :func:`glassvib.paper_figures.plot_mode`."""
     arrays, meta = _load_npz(args.input)
-    from .analysis import analyze_inherent_structure
     from .configuration import Configuration
+    from .elasticity import omega0, shear_moduli
     from .figures import _save
-    from .modes import lowest_modes
+    from .modes import count_modes, modes_below, zero_tolerance
+    from .observables import participation_ratio
     from .paper_figures import plot_mode, select_mode
     from .system import hessian
 
@@ -362,14 +363,18 @@ def cmd_mode_figure(args) -> int:
         if not bool(arrays["converged"][i]):
             continue
         conf = Configuration(arrays["positions"][i], arrays["diameters"][i], float(arrays["box"]))
-        res = analyze_inherent_structure(conf, pot, k=32, omega_c_fraction=1.0, completeness_margin=1.0)
-        j = select_mode(res.eigenvalues, res.omega0, res.n_zero_modes, point.d)
-        if j is None or res.n_negative:
-            _log(f"sample {int(arrays['sample'][i])}: no non-zero mode below w_0 = {res.omega0:.4g}")
+        H = hessian(conf, pot)
+        w0 = omega0(shear_moduli(conf, pot, H=H).G, conf.density, conf.box)
+        # every mode below w_0 (SPEC §3 completeness), with its eigenvector
+        res = modes_below(H, w0 ** 2 if np.isfinite(w0) else 0.0, k=32, dim=point.d)
+        counts = count_modes(res.eigenvalues, point.d, zero_tolerance(H))
+        j = select_mode(res.eigenvalues, w0, counts.n_zero_modes, point.d)
+        if j is None or counts.n_negative:
+            _log(f"sample {int(arrays['sample'][i])}: no non-zero mode below w_0 = {w0:.4g}")
             continue
-        lam, vec = lowest_modes(hessian(conf, pot), j + 1, dim=point.d)
-        fig = plot_mode(conf.positions, conf.box, vec[:, j], math.sqrt(lam[j]), res.omega0,
-                        float(res.participation[j]))
+        vec = res.eigenvectors[:, j]
+        fig = plot_mode(conf.positions, conf.box, vec, math.sqrt(res.eigenvalues[j]), w0,
+                        float(participation_ratio(vec[:, None], point.d)[0]))
         fig.suptitle(f"{point.path}, sample {int(arrays['sample'][i])}: lowest non-zero mode below ω_0",
                      fontsize=9)
         for p in _save(fig, Path(args.output_dir), args.name):
@@ -383,17 +388,19 @@ def cmd_cost_table(args) -> int:
     for another config's sample counts (an extrapolation, labelled as such)."""
     from .costs import cost_table, extrapolate, format_cost_table
 
+    counts = None
+    if args.extrapolate:
+        import yaml
+
+        from .study import load_study
+
+        with open(args.extrapolate) as fh:
+            study = load_study(yaml.safe_load(fh))
+        counts = {p: n for p, (_, n, _) in study.points.items()}
     parts = []
     for column, title in (("s", "wall-clock s per sample"), ("cpu_time", "CPU s per sample")):
         tab = cost_table(args.results, column=column)
-        if args.extrapolate:
-            import yaml
-
-            from .study import load_study
-
-            with open(args.extrapolate) as fh:
-                study = load_study(yaml.safe_load(fh))
-            counts = {p: n for p, (_, n, _) in study.points.items()}
+        if counts is not None:
             tab = extrapolate(tab, counts)
             total = float(np.nansum(tab["core_hours"]))
             title += f"; core_hours: extrapolated to the sample counts of {args.extrapolate} (total {total:.1f})"

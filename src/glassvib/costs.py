@@ -44,12 +44,14 @@ def cost_table(results_dir, column: str = "s") -> pd.DataFrame:
     bench = results / "benchmarks"
     if not bench.is_dir():
         raise FileNotFoundError(f"results_dir {results}: no benchmarks/ folder (run the workflow first)")
-    rows = []
+    rows, sizes = [], {}
     for stage in STAGES:
         for f in sorted((bench / stage).rglob("batch*.tsv")):
             point = str(f.parent.relative_to(bench / stage))
             batch = f.stem
-            n = _batch_size(results, point, batch)
+            if (point, batch) not in sizes:  # one metadata read per batch, not one per stage
+                sizes[point, batch] = _batch_size(results, point, batch)
+            n = sizes[point, batch]
             if not n:
                 continue
             df = pd.read_csv(f, sep="\t")

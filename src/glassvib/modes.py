@@ -559,10 +559,10 @@ def full_spectrum(H, eigenvectors=False):
         (dN,) eigenvalues, or (eigenvalues, (dN, dN) eigenvectors).
     """
     _check_matrix(H)
+    if not eigenvectors:
+        return all_eigenvalues(H)
     A = H.toarray() if scipy.sparse.issparse(H) else np.asarray(H, dtype=np.float64)
-    if eigenvectors:
-        return scipy.linalg.eigh(A)
-    return scipy.linalg.eigh(A, eigvals_only=True)
+    return scipy.linalg.eigh(A)
 
 
 def _lapacke_two_stage():

@@ -293,7 +293,7 @@ def load_study(config: dict) -> Study:
                 f"key sweeps[{ib}].modes.level_window cannot be set per block (the level-ratio windows are "
                 f"pooled by the aggregate step for the whole study); allowed: set modes.level_window globally")
         k = modes["k"]
-        if k == "all" and modes.get("eigenvalues", "lowest") != "lowest":
+        if k == "all" and modes["eigenvalues"] != "lowest":
             raise ConfigError(
                 f"key {where['modes']}.eigenvalues = {modes['eigenvalues']!r} needs an integer {where['modes']}.k "
                 f"(k = all already gives every eigenpair); allowed: eigenvalues: lowest with k: all, or an integer k")
@@ -310,7 +310,7 @@ def load_study(config: dict) -> Study:
                         f"key {where['modes']}.k = {k} is too large for d = {d}, N = {n} (d N = {d * n}); allowed: "
                         f"an integer 1 <= k < d N - 1 = {d * n - 1}, or all")
                 w = modes["level_window"]
-                if (k == "all" or modes.get("eigenvalues") == "all") and 3 * w + d + 2 > d * n:
+                if (k == "all" or modes["eigenvalues"] == "all") and 3 * w + d + 2 > d * n:
                     raise ConfigError(
                         f"key {where['modes']}.level_window = {w} is too large for d = {d}, N = {n}: three windows "
                         f"need 3 * level_window + d + 2 <= d N = {d * n}")

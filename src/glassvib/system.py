@@ -175,9 +175,13 @@ class PairTerms:
 def pair_terms(conf: Configuration, pot: TaperedIPL) -> PairTerms:
     """Distances, unit vectors and phi, phi', phi'' of every interacting pair."""
     _check(conf, pot)
-    ii, jj, dr = neighbour_pairs(conf.positions, conf.box, pot.r_cut)
+    return _pair_terms_arrays(conf.positions, conf.diameters, conf.box, pot)
+
+
+def _pair_terms_arrays(positions, diameters, box, pot: TaperedIPL) -> PairTerms:
+    ii, jj, dr = neighbour_pairs(positions, box, pot.r_cut)
     n, rc, m = pot.params
-    r, phi, dphi, d2phi = _pair_kernel(ii, jj, dr, conf.diameters, n, rc, m)
+    r, phi, dphi, d2phi = _pair_kernel(ii, jj, dr, diameters, n, rc, m)
     return PairTerms(ii, jj, r, dr / r[:, None], phi, dphi, d2phi)
 
 
@@ -276,13 +280,9 @@ def hessian_arrays(positions, diameters, box, pot: TaperedIPL, delta: float = 0.
     """Sparse Hessian from raw arrays; see :func:`hessian`."""
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     diameters = np.ascontiguousarray(diameters, dtype=np.float64)
-    if not (0.0 <= delta <= 1.0):
+    if not (0.0 <= delta <= 1.0):  # before the neighbour search
         raise ValueError(f"delta = {delta!r}, expected a number in [0, 1]")
-    ii, jj, dr = neighbour_pairs(positions, box, pot.r_cut)
-    n, rc, m = pot.params
-    r, phi, dphi, d2phi = _pair_kernel(ii, jj, dr, diameters, n, rc, m)
-    terms = PairTerms(ii, jj, r, dr / r[:, None], phi, dphi, d2phi)
-    return hessian_from_terms(terms, positions.shape[0], delta)
+    return hessian_from_terms(_pair_terms_arrays(positions, diameters, box, pot), positions.shape[0], delta)
 
 
 def hessian_from_terms(terms: PairTerms, n_particles: int, delta: float = 0.0) -> sp.csr_matrix:
@@ -293,9 +293,11 @@ def hessian_from_terms(terms: PairTerms, n_particles: int, delta: float = 0.0) -
         raise ValueError(f"delta = {delta!r}, expected a number in [0, 1]")
     npart, d = int(n_particles), terms.unit.shape[1]
     ii, jj, r = terms.i, terms.j, terms.r
-    if ii.size and max(int(ii.max()), int(jj.max())) >= npart or (ii.size and min(int(ii.min()), int(jj.min())) < 0):
-        raise ValueError(f"n_particles = {npart} does not cover the pair indices of terms "
-                         f"(0 <= i, j <= {max(int(ii.max()), int(jj.max()))} expected below n_particles)")
+    if ii.size:
+        lo, hi = min(int(ii.min()), int(jj.min())), max(int(ii.max()), int(jj.max()))
+        if lo < 0 or hi >= npart:
+            raise ValueError(f"n_particles = {npart} does not cover the pair indices of terms "
+                             f"(0 <= i, j <= {hi} expected below n_particles)")
     unit = np.ascontiguousarray(terms.unit)
     c2 = (1.0 - delta) * terms.dphi / r
     c1 = terms.d2phi - c2
