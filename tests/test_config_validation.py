@@ -43,6 +43,16 @@ BAD = {
     "delta above one": (_set(["modes", "delta"], 1.5), ["modes.delta", "[0, 1]"]),
     "k too large": (_set(["modes", "k"], 10_000), ["modes.k = 10000", "or all"]),
     "mc budget": (_set(["mc", "max_sweeps"], 10), ["mc.max_sweeps", "samples_per_batch"]),
+    "calibration d five": (_set(["calibration", "d"], 5), ["calibration.d = 5", "one of 2, 3, 4"]),
+    "calibration list d five": (_set(["calibration"], [{"name": "a", "d": 5}]),
+                                ["calibration[0].d = 5", "one of 2, 3, 4"]),
+    "calibration list without name": (_set(["calibration"], [{"d": 2, "N": 64}]),
+                                      ["missing required key 'name'", "calibration[0]"]),
+    "calibration bad name": (_set(["calibration"], [{"name": "a/b"}]), ["calibration[0].name", "letters, digits"]),
+    "calibration duplicate names": (_set(["calibration"], [{"name": "a"}, {"name": "a", "d": 2, "N": 64}]),
+                                    ["key calibration", "'a'", "distinct names"]),
+    "calibration list N small": (_set(["calibration"], [{"name": "a", "d": 3, "N": 27}]),
+                                 ["calibration[0].N = 27", "N >= 60"]),
 }
 
 
@@ -337,3 +347,46 @@ def test_point_hash_of_global_change_moves_every_block_without_override():
 def test_snakemake_stops_cleanly_on_bad_override(case, tmp_path):
     override, fragments = BAD_OVERRIDES[case]
     _assert_stops_cleanly(_two_blocks(override), tmp_path, fragments, case)
+
+
+# ---------------------------------------------------------------- named calibration scans (issue 11)
+def test_calibration_list_expands_to_named_directories():
+    cfg = copy.deepcopy(TINY)
+    cfg["calibration"] = [{"name": "d2-low", "d": 2, "N": 64, "tapers": [2], "temperatures": [0.5]},
+                          {"name": "d4", "d": 4, "N": 256, "tapers": ["inf"]}]
+    study = load_study(cfg)
+    cals = study.calibrations()
+    res = study.config["results"]
+    assert list(cals) == [f"{res}/calibration/d2-low", f"{res}/calibration/d4"]
+    a, b = cals.values()
+    assert "name" not in a and a["d"] == 2 and a["tapers"] == [2.0] and a["temperatures"] == [0.5]
+    assert b["tapers"] == [math.inf]
+    # each scan is merged over the defaults on its own: unset keys take the default values
+    from glassvib.study import DEFAULTS
+
+    assert b["temperatures"] == DEFAULTS["calibration"]["temperatures"]
+    assert b["n_samples"] == DEFAULTS["calibration"]["n_samples"]
+
+
+def test_single_calibration_keeps_the_results_directory():
+    study = load_study(copy.deepcopy(TINY))
+    (path, settings), = study.calibrations().items()
+    assert path == study.config["results"] and "name" not in settings
+
+
+def test_calibration_target_runs_every_named_scan(tmp_path):
+    from workflow_checks import job_counts
+
+    cfg = copy.deepcopy(TINY)
+    cfg["calibration"] = [{"name": "a", "d": 2, "N": 64, "tapers": [2], "temperatures": [0.5]},
+                          {"name": "b", "d": 3, "N": 64, "tapers": [2], "temperatures": [0.5]}]
+    cfgfile = tmp_path / "cfg.yaml"
+    cfgfile.write_text(yaml.safe_dump(cfg))
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "calibration", "-s", str(REPO / "Snakefile"), "--configfile",
+         str(cfgfile), "--directory", str(tmp_path), "--cores", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert job_counts(out.stdout) == {"calibration_scan": 2, "calibration": 1}
+    res = cfg["results"]
+    for name in ("a", "b"):
+        assert f"{res}/calibration/{name}/tables/calibration.parquet" in out.stdout

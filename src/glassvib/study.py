@@ -154,6 +154,15 @@ class Study:
                    for s in sections}
         return section_hash(payload, *sections)
 
+    def calibrations(self) -> dict:
+        """Output directory -> settings of each calibration scan: ``<results>`` for a single scan (a
+        mapping in the config), ``<results>/calibration/<name>`` for each scan of a list."""
+        cal = self.config["calibration"]
+        res = self.config["results"]
+        if isinstance(cal, dict):
+            return {res: {k: v for k, v in cal.items() if k != "name"}}
+        return {f"{res}/calibration/{c['name']}": {k: v for k, v in c.items() if k != "name"} for c in cal}
+
     @property
     def results(self) -> str:
         return self.config["results"]
@@ -230,6 +239,27 @@ def _describe(error) -> str:
     return text
 
 
+def _specific(error):
+    """For an ``anyOf`` over a mapping or a list (``calibration``), the error of the branch whose type
+    matches the value (it names the offending key), else the error itself."""
+    if error.validator != "anyOf" or not error.context:
+        return error
+    kind = "object" if isinstance(error.instance, dict) else "array" if isinstance(error.instance, list) else None
+    branch = [e for e in error.context if e.relative_schema_path and kind is not None
+              and _branch_type(error.schema["anyOf"][e.relative_schema_path[0]]) == kind]
+    if not branch:
+        return error
+    import jsonschema
+
+    return _specific(jsonschema.exceptions.best_match(branch))
+
+
+def _branch_type(schema: dict):
+    if "$ref" in schema:
+        return "object"  # the only referenced anyOf branch is the calibration mapping
+    return schema.get("type")
+
+
 def validate_config(config: dict) -> None:
     """Schema validation (``workflow/schemas/config.schema.yaml``); raises :class:`ConfigError`."""
     import jsonschema
@@ -238,7 +268,8 @@ def validate_config(config: dict) -> None:
         raise ConfigError(f"configuration must be a mapping, got {type(config).__name__}")
     schema = _load_schema()
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted((_specific(e) for e in validator.iter_errors(config)),
+                    key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         lines = [_describe(e) for e in errors]
         raise ConfigError("\n".join(dict.fromkeys(lines)))
@@ -333,9 +364,20 @@ def load_study(config: dict) -> Study:
                             points[pt.path] = entry
                             settings[pt.path] = copy.deepcopy(eff)  # one dict per point
     cal = cfg["calibration"]
-    cal["tapers"] = [parse_value(m) for m in cal["tapers"]]
-    if float(cal["N"]) ** (1.0 / cal["d"]) < 2 * R_CUT:
-        raise ConfigError(
-            f"key calibration.N = {cal['N']} is too small for calibration.d = {cal['d']}; allowed: "
-            f"N >= {math.ceil((2 * R_CUT) ** cal['d'])}")
+    if isinstance(cal, list):  # named scans: each merged over the defaults on its own
+        cal = cfg["calibration"] = [_merge(DEFAULTS["calibration"], c) for c in cal]
+        names = [c["name"] for c in cal]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError(f"key calibration: names {', '.join(map(repr, dup))} appear more than once; "
+                              f"allowed: distinct names")
+        keyed = [(f"calibration[{i}]", c) for i, c in enumerate(cal)]
+    else:
+        keyed = [("calibration", cal)]
+    for key, c in keyed:
+        c["tapers"] = [parse_value(m) for m in c["tapers"]]
+        if float(c["N"]) ** (1.0 / c["d"]) < 2 * R_CUT:
+            raise ConfigError(
+                f"key {key}.N = {c['N']} is too small for {key}.d = {c['d']}; allowed: "
+                f"N >= {math.ceil((2 * R_CUT) ** c['d'])}")
     return Study(config=cfg, points=points, settings=settings)

@@ -4,6 +4,7 @@
 # section or adding a sweep point never invalidates finished batches of other points).
 import json
 import os
+import re
 import shlex
 import sys
 
