@@ -138,3 +138,19 @@ def test_paper_target(tiny_run):
     assert (tab[["quench", "analyze"]] > 0).all().all()
     for point in tab["point"]:
         assert point in text
+
+
+def test_scan_target(tiny_run):
+    """`snakemake scan`: the scan figures and scan_table.md (one row per point) from the tables."""
+    work = tiny_run["work"]
+    run = _snakemake(["scan", "--cores", "2", "--configfile", str(tiny_run["cfgfile"])], work)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    figs = work / "results" / "figures"
+    from glassvib.scan_figures import SCAN_FIGURES
+
+    for name in SCAN_FIGURES:
+        for ext in ("png", "pdf"):
+            assert (figs / f"{name}.{ext}").stat().st_size > 1000, f"{name}.{ext} missing or empty"
+    sweep = tiny_run["cfg"]["sweeps"][0]
+    rows = [line for line in (figs / "scan_table.md").read_text().splitlines()[2:] if line.startswith("|")]
+    assert len(rows) == len(sweep["T_p"]) * len(sweep["taper"])

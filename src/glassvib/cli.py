@@ -10,6 +10,7 @@ No physics lives here. Bad input exits with status 2 and a one-line message nami
     glassvib aggregate --batch-dirs <batch folders...> --output-dir results/tables
     glassvib figures   --tables results/tables --output-dir results/figures
     glassvib paper-figures --tables results/tables --output-dir results/figures
+    glassvib scan-figures --tables results/tables --output-dir results/figures
     glassvib mode-figure --input <batch>/inherent.npz --output-dir results/figures
     glassvib calibrate --settings '{"d": 3, "N": 125}' --results-dir results
 """
@@ -343,6 +344,14 @@ def cmd_paper_figures(args) -> int:
     return 0
 
 
+def cmd_scan_figures(args) -> int:
+    from .scan_figures import make_scan_figures
+
+    for p in make_scan_figures(args.tables, args.output_dir):
+        _log(f"wrote {p}")
+    return 0
+
+
 def cmd_mode_figure(args) -> int:
     """The lowest non-zero mode below the sample's own w_0, in the first sample (in file order) of
     ``--input`` that has one; drawn by :func:`glassvib.paper_figures.plot_mode`."""
@@ -503,6 +512,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", required=True, help="folder with the aggregated tables")
     p.add_argument("--output-dir", required=True)
     p.set_defaults(func=cmd_paper_figures)
+
+    p = sub.add_parser("scan-figures", help="s against 1/m, N and d, window scan, alpha against 1/m, and the "
+                       "verdict table (scan_table.md) from the aggregated tables")
+    p.add_argument("--tables", required=True, help="folder with the aggregated tables")
+    p.add_argument("--output-dir", required=True)
+    p.set_defaults(func=cmd_scan_figures)
 
     p = sub.add_parser("mode-figure", help="picture of the lowest non-phononic mode of one batch's samples")
     p.add_argument("--input", required=True, help="inherent structures .npz from `glassvib quench`")

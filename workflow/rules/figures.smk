@@ -77,3 +77,30 @@ rule paper:
         rules.paper_figures.output,
         rules.mode_figure.output,
         rules.cost_table.output,
+
+
+# Scan figures (issue 11): s_hat against 1/m, N and d, the window scan, alpha_hat against 1/m, and the
+# verdict table (scan_table.md); with the cost table.  Target:  snakemake scan --configfile ...
+rule scan_figures:
+    input:
+        tables=expand(f"{RES}/tables/{{t}}.parquet", t=ALL_TABLES),
+    output:
+        png=[report(f"{RES}/figures/{f}.png", caption="../report/scan_figures.rst", category="Scan")
+             for f in SCAN_FIGURES],
+        pdf=expand(f"{RES}/figures/{{f}}.pdf", f=SCAN_FIGURES),
+        table=f"{RES}/figures/scan_table.md",
+    conda:
+        "../../envs/glassvib.yaml"
+    log:
+        f"{RES}/logs/scan_figures.log",
+    params:
+        tables=lambda wc, input: os.path.dirname(input.tables[0]),
+        outdir=lambda wc, output: os.path.dirname(output.table),
+    shell:
+        f"MPLBACKEND=Agg {GLASSVIB} scan-figures --tables {{params.tables}} --output-dir {{params.outdir}} > {{log}} 2>&1"
+
+
+rule scan:
+    input:
+        rules.scan_figures.output,
+        rules.cost_table.output,
