@@ -142,23 +142,29 @@ def _audit_lists(sampler):
     i, k = np.nonzero(slot >= 0)
     q = slot[i, k]
     assert np.array_equal(slot[k, i], s.nbr_mirror[i, q]), "rows not symmetric / mirrors wrong"
-    ii, jj, dr = neighbour_pairs(s.positions, s.box, pot.r_cut)
+    ii, jj, dr = neighbour_pairs(s.positions, s.box, pot.r_max)
     missing = slot[ii, jj] < 0
     assert not missing.any(), f"pairs within r_c missing from the list: {list(zip(ii[missing], jj[missing]))[:5]}"
-    # cached factors: amplitude x radial factor = phi of every listed pair at its current distance
+    # cached entries: distance, pair coefficient, amplitude x radial factor = phi of every listed pair
     dx = s.positions[k] - s.positions[i]
     dx -= s.box * np.round(dx / s.box)
-    phi = pot.phi(np.sqrt(np.sum(dx * dx, axis=1)), 0.5 * (s.diameters[i] + s.diameters[k]))
-    np.testing.assert_allclose(s.nbr_amp[i, q] * s.nbr_rad[i, q], phi, rtol=1e-12, atol=1e-15)
+    r2 = np.sum(dx * dx, axis=1)
+    phi = pot.phi(np.sqrt(r2), s.diameters[i], s.diameters[k], s.species[i], s.species[k])
+    np.testing.assert_allclose(s.nbr_r2[i, q], r2, rtol=1e-12)
+    np.testing.assert_array_equal(s.nbr_coef[i, q], pot.pair_coefficients(s.diameters[i], s.diameters[k],
+                                                                          s.species[i], s.species[k]))
+    # the two routes round the cancelling brackets near r_c differently: ~1e-16 of the pair-energy scale
+    np.testing.assert_allclose(s.nbr_amp[i, q] * s.nbr_rad[i, q], phi, rtol=1e-12,
+                               atol=1e-13 * max(float(np.max(np.abs(phi), initial=0.0)), 1e-300))
     # every listed pair that one move could bring inside r_c is in the near part of the row (both rows)
-    r_near = near_radius(pot.r_cut, s.step, s.cube, s.positions.shape[1])
+    r_near = near_radius(pot.r_max, s.step, s.cube, s.positions.shape[1])
     close = np.sum(dx * dx, axis=1) < r_near ** 2
     assert np.all(q[close] < s.nbr_near[i[close]]), "a pair within r_c + step is outside the near part"
     assert np.all(s.nbr_near <= s.nbr_count)
     if s.verlet:
         assert np.all(np.sum((s.unwrapped - s.uref) ** 2, axis=1) <= (0.5 * s.skin) ** 2 * (1 + 1e-12))
         wrapped_ref = s.uref - s.box * np.floor(s.uref / s.box)
-        ri, rj, _ = neighbour_pairs(wrapped_ref, s.box, pot.r_cut + s.skin * (1 - 1e-9))
+        ri, rj, _ = neighbour_pairs(wrapped_ref, s.box, pot.r_max + s.skin * (1 - 1e-9))
         assert np.all(slot[ri, rj] >= 0), "a pair with references closer than r_c + skin is not listed"
 
 
@@ -175,7 +181,7 @@ def test_neighbour_rows_never_miss_a_pair(d, n_side, temperature, cube, skin):
     s = sampler.state
     assert s.verlet
     tight = int(s.nbr_count.max())
-    for name in ("nbr_idx", "nbr_mirror", "nbr_rad", "nbr_amp"):
+    for name in ("nbr_idx", "nbr_mirror", "nbr_r2", "nbr_coef", "nbr_rad", "nbr_amp"):
         setattr(s, name, getattr(s, name)[:, :tight].copy())
     for _ in range(12):
         sampler.run(20)
@@ -189,8 +195,8 @@ def test_neighbour_rows_never_miss_a_pair(d, n_side, temperature, cube, skin):
 
 
 def _states_equal(s, t):
-    for name in ("positions", "unwrapped", "diameters", "energy_buf", "counters", "uref", "nbr_idx", "nbr_count",
-                 "nbr_near", "nbr_mirror", "nbr_rad", "nbr_amp", "row_rebuilds"):
+    for name in ("positions", "unwrapped", "diameters", "species", "energy_buf", "counters", "uref", "nbr_idx",
+                 "nbr_count", "nbr_near", "nbr_mirror", "nbr_r2", "nbr_coef", "nbr_rad", "nbr_amp", "row_rebuilds"):
         assert np.array_equal(getattr(s, name), getattr(t, name)), name
     assert s.sweeps_done == t.sweeps_done and s.rng_state == t.rng_state
     assert s.energies == t.energies and s.q_initial == t.q_initial

@@ -231,7 +231,8 @@ def test_cell_list_kernel_equals_pair_route(d, n_side, m):
     assert cell_grid(conf.box, pot.r_cut)[0] >= 3  # really the cell-list path
     e, f = gv.energy_and_forces(conf, pot)
     ii, jj, dr = neighbour_pairs(conf.positions, conf.box, pot.r_cut)
-    e_ref, f_ref = _energy_forces_kernel(ii, jj, dr, conf.diameters, *pot.params, conf.N)
+    e_ref, f_ref = _energy_forces_kernel(ii, jj, dr, conf.diameters, conf.species, pot.kind, pot.kernel_params,
+                                         conf.N)
     assert e == pytest.approx(e_ref, rel=1e-12)
     np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-11 * np.abs(f_ref).max())
     x0 = conf.positions.ravel()

@@ -52,3 +52,20 @@ def test_bad_files_and_metadata(tmp_path):
     bad.write_text("3\nnot a glassvib header\nX 0 0 0 1\n")
     with pytest.raises(ValueError, match="dimension"):
         gv.read_configuration(bad)
+
+
+@pytest.mark.parametrize("d", [2, 3, 4])
+def test_species_round_trip_and_files_without_them(tmp_path, d):
+    """Models with several particle types: the species survive a round trip (column ``type``);
+    files written before issue 12 (no such column) read as species 0."""
+    conf = gv.random_configuration(d, 300, seed=d, model=gv.LennardJones())
+    path = tmp_path / "lj.xyz"
+    gv.write_configuration(path, conf)
+    back = gv.read_configuration(path)
+    assert np.array_equal(back.species, conf.species) and set(back.species) == {0, 1}
+    assert np.array_equal(back.positions, conf.positions) and np.array_equal(back.diameters, conf.diameters)
+    lines = path.read_text().splitlines()
+    old = [lines[0], lines[1].replace(":type:I:1", "")] + [" ".join(line.split()[:-1]) for line in lines[2:]]
+    (tmp_path / "old.xyz").write_text("\n".join(old) + "\n")
+    legacy = gv.read_configuration(tmp_path / "old.xyz")
+    assert np.all(legacy.species == 0) and np.array_equal(legacy.positions, conf.positions)

@@ -2,7 +2,7 @@
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .configuration import Configuration, random_configuration, sample_diameters
-from .potential import TaperedIPL
+from .potentials import BinaryIPL, LennardJones, PairPotential, PolySwap, TaperedIPL, make_potential
 from .system import (energy, energy_and_forces, forces, hessian, pair_stresses, pair_terms,
                      pressure)
 from .xyz import read_configuration, write_configuration
@@ -20,7 +20,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
-    "Configuration", "random_configuration", "sample_diameters", "TaperedIPL",
+    "Configuration", "random_configuration", "sample_diameters", "TaperedIPL", "BinaryIPL", "PolySwap",
+    "LennardJones", "PairPotential", "make_potential",
     "energy", "energy_and_forces", "forces", "hessian", "pair_stresses", "pair_terms", "pressure",
     "read_configuration", "write_configuration", "quench", "swap_monte_carlo", "draw_parent_samples", "lowest_modes",
     "level_ratios", "participation_ratio", "shear_modulus", "fit_exponent", "__version__",

@@ -16,10 +16,9 @@ import numpy as np
 
 from .configuration import Configuration
 from .elasticity import omega0 as omega0_of, shear_moduli
-from .exponents import alpha_ghet, fit_exponent, fit_stress_exponent_hist, s_ghet
 from .modes import all_eigenvalues, count_modes, highest_modes, modes_below, zero_tolerance
 from .observables import level_ratio_windows, pair_distribution, participation_ratio
-from .potential import TaperedIPL
+from .potentials import PairPotential
 from .stresses import STRESS_LOG10_EDGES, StressHistogram, stress_histograms
 from .system import hessian_from_terms, pair_terms, pressure
 
@@ -96,7 +95,7 @@ def _omegas(lam, is_zero):
     return np.where(lam < 0, np.where(is_zero, 0.0, np.nan), w)
 
 
-def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega_c=None, delta=0.0,
+def analyze_inherent_structure(conf: Configuration, pot: PairPotential, k=50, omega_c=None, delta=0.0,
                                full_spectrum=False, stress_bins=None, omega_c_fraction=OMEGA_C_FRACTION,
                                completeness_margin=COMPLETENESS_MARGIN, level_window=50,
                                zero_rtol=1e-9, method="auto", eigenvalues="lowest") -> SampleAnalysis:
@@ -165,7 +164,7 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
         n_zero = int(np.sum(np.abs(spectrum) <= tol))
         level = {name: w.ratios for name, w in
                  level_ratio_windows([spectrum], width=level_window, n_zero=n_zero).items()}
-    r_max = min(pot.r_cut + 0.5, conf.box / 2)
+    r_max = min(pot.r_max + 0.5, conf.box / 2)
     g2_edges, g2_counts, _ = pair_distribution(conf.positions, conf.box, r_max,
                                                n_bins=max(1, int(round(r_max / G2_BIN_WIDTH))))
     return SampleAnalysis(
@@ -180,69 +179,66 @@ def analyze_inherent_structure(conf: Configuration, pot: TaperedIPL, k=50, omega
         delta=float(delta), g2_edges=g2_edges, g2_counts=g2_counts, level_windows=level, spectrum=spectrum)
 
 
-def ensemble_exponents(samples, taper, omega_c=None, omega_c_fraction=OMEGA_C_FRACTION, sigma_c=SIGMA_C,
-                       component="sigma", seed=0, n_boot=2000):
-    """One row of SPEC §7 exponents.parquet from the analyses of an ensemble's samples.
+def ensemble_exponents(samples, taper=None, omega_c=None, omega_c_fraction=OMEGA_C_FRACTION, sigma_c=SIGMA_C,
+                       component="sigma", seed=0, n_boot=2000, pot=None):
+    """One row of SPEC §7 exponents.parquet from the analyses of an ensemble's samples (each sample
+    its own bootstrap unit), through the estimators and row builder of :mod:`glassvib.ensemble`.
 
     Samples with negative eigenvalues or incomplete modes are left out of the s fit and counted in
     ``n_excluded`` (a protocol rule, independent of the measured values). The default omega_c is
-    ``omega_c_fraction`` times the ensemble mean of omega_0. alpha is the binned maximum-likelihood
-    fit of P(sigma) ~ sigma^alpha on (0, sigma_c] (counts below the lowest bin included).
+    ``omega_c_fraction`` times the ensemble's w_0 (:func:`glassvib.ensemble.ensemble_omega0`). alpha
+    is the binned maximum-likelihood fit of P(sigma) ~ sigma^alpha on (0, sigma_c] (counts below the
+    lowest bin included).
 
     Args:
         samples: list of :class:`SampleAnalysis`.
-        taper: taper order m (float, inf allowed) for the prediction columns only.
+        taper: taper order m of the tapered IPL, for the prediction columns only (or give ``pot``).
         omega_c: fit edge (None: see above).
         sigma_c: upper edge of the stress window.
         component: stress component name for alpha ("sigma" or an off-diagonal one such as "xy").
         seed, n_boot: bootstrap stream and size.
+        pot: the samples' pair potential (its predictions s_ghet, alpha_ghet); default TaperedIPL(taper).
 
     Returns:
         dict with n_samples, n_excluded, n_modes_fit, omega_c, s_hat, s_lo, s_hi, s_ghet, alpha_hat,
-        alpha_lo, alpha_hi, alpha_ghet, sigma_c, n_stress_fit.
+        alpha_lo, alpha_hi, alpha_ghet, sigma_c, n_stress_fit, complete_at_omega_c.
     """
+    from .ensemble import ensemble_omega0, exponent_row, fit_alpha, fit_s
+    from .potentials import TaperedIPL
+
     samples = list(samples)
     if not samples:
         raise ValueError("samples is empty")
+    if pot is None:
+        if taper is None:
+            raise ValueError("give the taper order m or the potential pot (for the prediction columns)")
+        pot = TaperedIPL(taper=taper)
     good = [s for s in samples if s.complete and s.n_negative == 0]
-    w0 = np.array([s.omega0 for s in good], dtype=np.float64)
     if omega_c is None:
-        omega_c = omega_c_fraction * float(np.nanmean(w0)) if w0.size and np.isfinite(w0).any() else math.nan
-    row = {"n_samples": len(samples), "n_excluded": len(samples) - len(good), "omega_c": float(omega_c)}
+        s0 = samples[0]
+        omega_c = omega_c_fraction * ensemble_omega0([s.shear_modulus for s in good], s0.N / s0.box ** s0.d,
+                                                     s0.box) if good else math.nan
+    s_fit = None
+    complete = False
     if good and np.isfinite(omega_c):
-        upper_ok = all(s.eigenvalues[-1] > omega_c ** 2 or s.eigenvalues.size == s.N * s.d for s in good)
-        fit = fit_exponent([s.vibrational_omegas for s in good], omega_c, seed=seed, n_boot=n_boot)
-        row.update(n_modes_fit=fit.n_modes, s_hat=fit.s_hat, s_lo=fit.s_lo, s_hi=fit.s_hi,
-                   complete_at_omega_c=bool(upper_ok))
-    else:
-        row.update(n_modes_fit=0, s_hat=math.nan, s_lo=math.nan, s_hi=math.nan, complete_at_omega_c=False)
+        complete = all(s.eigenvalues[-1] > omega_c ** 2 or s.eigenvalues.size == s.N * s.d for s in good)
+        s_fit = fit_s([s.vibrational_omegas for s in good], omega_c, seed=seed, n_boot=n_boot)
     counts = np.stack([s.stress.counts[component] for s in samples])
     below = np.array([s.stress.below[component] for s in samples])
-    afit = fit_stress_exponent_hist(counts, samples[0].stress.log10_edges, sigma_c, below=below,
-                                    seed=seed, n_boot=min(n_boot, 500))
-    row.update(alpha_hat=afit.s_hat, alpha_lo=afit.s_lo, alpha_hi=afit.s_hi, sigma_c=afit.omega_c,
-               n_stress_fit=afit.n_modes)
-    m = float(taper)
-    row.update(s_ghet=s_ghet(m), alpha_ghet=alpha_ghet(m))
+    a_fit = fit_alpha(counts, samples[0].stress.log10_edges, sigma_c, below, seed=seed, n_boot=min(n_boot, 500))
+    row = exponent_row({}, pot, len(samples), omega_c, s_fit, a_fit)
+    row.update(n_excluded=len(samples) - len(good), complete_at_omega_c=bool(complete), sigma_c=a_fit.omega_c,
+               n_stress_fit=a_fit.n_modes)
     return row
 
 
 def ensemble_level_ratios(samples):
     """Rows of SPEC §7 level_ratios.parquet (window, n, r_mean, ks_goe, ks_poisson) pooled over
-    samples analysed with ``full_spectrum=True``."""
-    from .observables import LEVEL_WINDOWS, goe_tilde_cdf, poisson_tilde_cdf
-    import scipy.stats
+    samples analysed with ``full_spectrum=True`` (the pooling rule of
+    :func:`glassvib.observables.pooled_ratio_window`)."""
+    from .ensemble import level_ratio_rows
+    from .observables import LEVEL_WINDOWS, pooled_ratio_window
 
-    rows = []
-    for name in LEVEL_WINDOWS:
-        parts = [s.level_windows[name] for s in samples if name in s.level_windows]
-        rt = np.concatenate(parts) if parts else np.empty(0)
-        rt = rt[np.isfinite(rt)]
-        if rt.size:
-            rows.append({"window": name, "n": int(rt.size), "r_mean": float(rt.mean()),
-                         "ks_goe": float(scipy.stats.kstest(rt, goe_tilde_cdf).statistic),
-                         "ks_poisson": float(scipy.stats.kstest(rt, poisson_tilde_cdf).statistic)})
-        else:
-            rows.append({"window": name, "n": 0, "r_mean": math.nan, "ks_goe": math.nan,
-                         "ks_poisson": math.nan})
-    return rows
+    windows = {name: pooled_ratio_window(name, [s.level_windows[name] for s in samples if name in s.level_windows])
+               for name in LEVEL_WINDOWS}
+    return level_ratio_rows(windows)

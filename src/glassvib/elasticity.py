@@ -29,7 +29,7 @@ from . import modes as _modes
 from . import multigrid as _multigrid
 from .configuration import Configuration
 from .modes import translation_vectors
-from .potential import TaperedIPL
+from .potentials import PairPotential
 from .system import hessian, pair_terms
 
 __all__ = ["ShearModulusResult", "shear_modulus", "shear_moduli", "affine_force_field",
@@ -196,7 +196,7 @@ def _sparse_nonaffine(H, Xi, d):
     return out
 
 
-def shear_moduli(conf: Configuration, pot: TaperedIPL, method="sparse", H=None, terms=None) -> ShearModulusResult:
+def shear_moduli(conf: Configuration, pot: PairPotential, method="sparse", H=None, terms=None) -> ShearModulusResult:
     """Athermal shear moduli of an inherent structure for every ordered shear plane (SPEC §4).
 
     Args:
@@ -226,7 +226,7 @@ def shear_moduli(conf: Configuration, pot: TaperedIPL, method="sparse", H=None, 
     return ShearModulusResult(float(Gp.mean()), planes, Gp, born / V, na / V, method)
 
 
-def shear_modulus(conf: Configuration, pot: TaperedIPL, method="sparse") -> float:
+def shear_modulus(conf: Configuration, pot: PairPotential, method="sparse") -> float:
     """Athermal shear modulus G of an inherent structure, averaged over shear planes (SPEC §4, §6)."""
     return shear_moduli(conf, pot, method=method).G
 

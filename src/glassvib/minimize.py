@@ -28,8 +28,9 @@ import scipy.sparse.linalg as spla
 
 from .configuration import Configuration
 from .neighbours import check_box, neighbour_pairs
-from .potential import TaperedIPL, pair_phi_fr_r2
-from .system import hessian_arrays
+from .potentials import PairPotential, check_potential
+from .potentials.dispatch import pair_coef, pair_phi_fr
+from .system import _species, hessian_arrays
 
 __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs", "PairList"]
 
@@ -39,7 +40,7 @@ __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs"
 # --------------------------------------------------------------------------------------------------
 
 @numba.njit(cache=True)
-def _energy_forces(x, dia, box, ii, jj, n, rc, m_code, f):
+def _energy_forces(x, dia, spc, box, ii, jj, kind, prm, rc, f):
     """Total energy; forces written into f (N, d). x may be unwrapped (minimum image on the fly)."""
     npart, d = x.shape
     rc2 = rc * rc
@@ -59,7 +60,7 @@ def _energy_forces(x, dia, box, ii, jj, n, rc, m_code, f):
             dr[a] = dx
             r2 += dx * dx
         if r2 < rc2:
-            phi, c = pair_phi_fr_r2(r2, 0.5 * (dia[i] + dia[j]), n, rc, m_code)
+            phi, c = pair_phi_fr(kind, prm, r2, pair_coef(kind, prm, dia[i], dia[j], spc[i], spc[j]))
             e += phi
             for a in range(d):
                 fa = c * dr[a]
@@ -99,11 +100,11 @@ class PairList:
     is exact for L >= 2 r_c) and never needs a rebuild.
     """
 
-    def __init__(self, x, box, pot: TaperedIPL, skin: float = 0.3):
+    def __init__(self, x, box, pot: PairPotential, skin: float = 0.3):
         self.box = float(box)
         self.pot = pot
         self.skin = float(skin)
-        self.radius = pot.r_cut + self.skin
+        self.radius = pot.r_max + self.skin
         self.all_pairs = self.box < 2.0 * self.radius
         self.n_builds = 0
         self.build(x)
@@ -126,13 +127,14 @@ class PairList:
             self.build(x)
 
 
-def energy_forces_pairs(x, diameters, pairs: PairList):
+def energy_forces_pairs(x, diameters, pairs: PairList, species=None):
     """(E, F (N, d)) at positions x (possibly unwrapped) using (and refreshing) a :class:`PairList`."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     pairs.update(x)
     f = np.empty_like(x)
-    n, rc, m = pairs.pot.params
-    e = _energy_forces(x, diameters, pairs.box, pairs.ii, pairs.jj, n, rc, m, f)
+    pot = pairs.pot
+    e = _energy_forces(x, np.ascontiguousarray(diameters, dtype=np.float64), _species(species, x.shape[0]),
+                       pairs.box, pairs.ii, pairs.jj, pot.kind, pot.kernel_params, pot.r_max, f)
     return e, f
 
 
@@ -224,7 +226,7 @@ def _fire_step(x, v, f, e, x_old, e_old, st, prm):
 
 
 @numba.njit(cache=True)
-def _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, ii, jj, xref, half_skin2, n, rc, m_code, tol,
+def _fire_pairs(x, v, x_old, e_old, st, prm, dia, spc, box, ii, jj, xref, half_skin2, kind, pot_prm, rc, tol,
                 max_iter, it0, f):
     """FIRE on the pair potential until max|F| < tol, max_iter, or a list rebuild is needed.
 
@@ -234,7 +236,7 @@ def _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, ii, jj, xref, half_skin2,
     """
     it = it0
     while True:
-        e = _energy_forces(x, dia, box, ii, jj, n, rc, m_code, f)
+        e = _energy_forces(x, dia, spc, box, ii, jj, kind, pot_prm, rc, f)
         if not math.isfinite(e):
             return it, 3, e
         if _max_abs(f) < tol:
@@ -314,9 +316,8 @@ class QuenchResult:
     wall_time: float
 
 
-def _fire_quench(x, dia, box, pot, tol, max_iter, skin, params):
+def _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, params):
     pairs = PairList(x, box, pot, skin)
-    n, rc, m = pot.params
     v = np.zeros_like(x)
     x_old = x.copy()
     e_old = np.zeros(1)
@@ -326,42 +327,42 @@ def _fire_quench(x, dia, box, pot, tol, max_iter, skin, params):
     it = 0
     half_skin2 = math.inf if pairs.all_pairs else 0.25 * pairs.skin ** 2
     while True:
-        it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, dia, box, pairs.ii, pairs.jj, pairs.xref,
-                                    half_skin2, n, rc, m, tol, max_iter, it, f)
+        it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, dia, spc, box, pairs.ii, pairs.jj, pairs.xref,
+                                    half_skin2, pot.kind, pot.kernel_params, pot.r_max, tol, max_iter, it, f)
         if status != 1:
             break
         pairs.build(x)
     return x, e, f, it, it + pairs.n_builds, status == 0
 
 
-def _lbfgs_quench(x, dia, box, pot, tol, max_iter, skin):
+def _lbfgs_quench(x, dia, spc, box, pot, tol, max_iter, skin):
     pairs = PairList(x, box, pot, skin)
     shape = x.shape
     neval = [0]
 
     def fun(z):
         neval[0] += 1
-        e, f = energy_forces_pairs(z.reshape(shape), dia, pairs)
+        e, f = energy_forces_pairs(z.reshape(shape), dia, pairs, spc)
         return e, -f.ravel()
 
     res = scipy.optimize.minimize(fun, x.ravel(), jac=True, method="L-BFGS-B",
                                   options={"maxiter": max_iter, "maxfun": 2 * max_iter, "gtol": tol,
                                            "ftol": 0.0, "maxcor": 20})
     x = res.x.reshape(shape)
-    e, f = energy_forces_pairs(x, dia, pairs)
+    e, f = energy_forces_pairs(x, dia, pairs, spc)
     return x, e, f, int(res.nit), neval[0] + 1, bool(np.max(np.abs(f)) < tol)
 
 
-def _newton_polish(x, dia, box, pot, tol, max_steps, skin):
+def _newton_polish(x, dia, box, pot, tol, max_steps, skin, spc=None):
     """Newton steps dx = H^+ F on the sparse Hessian (particle 0 pinned to remove translations)."""
     pairs = PairList(x, box, pot, skin)
-    e, f = energy_forces_pairs(x, dia, pairs)
+    e, f = energy_forces_pairs(x, dia, pairs, spc)
     fmax = float(np.max(np.abs(f)))
     npart, d = x.shape
     steps = 0
     while fmax >= tol and steps < max_steps:
         xw = np.mod(x, box)
-        h = hessian_arrays(xw, dia, box, pot)
+        h = hessian_arrays(xw, dia, box, pot, species=spc)
         hr = h[d:, d:].tocsc()
         rhs = f.ravel()[d:]
         try:
@@ -374,7 +375,7 @@ def _newton_polish(x, dia, box, pot, tol, max_steps, skin):
         accepted = False
         for lam in (1.0, 0.5, 0.25, 0.125):
             xn = x + lam * step
-            en, fn = energy_forces_pairs(xn, dia, pairs)
+            en, fn = energy_forces_pairs(xn, dia, pairs, spc)
             fmn = float(np.max(np.abs(fn)))
             if fmn < fmax and en <= e + 1e-12 * abs(e) + 1e-300:
                 x, e, f, fmax = xn, en, fn, fmn
@@ -386,7 +387,7 @@ def _newton_polish(x, dia, box, pot, tol, max_steps, skin):
     return x, e, f, steps
 
 
-def quench(conf: Configuration, pot: TaperedIPL, tol: float = 1e-10, method: str = "fire", *,
+def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: str = "fire", *,
            max_iter: int = 200_000, max_newton: int = 8, skin: float = 0.3,
            fire_params: FireParams = FireParams()) -> QuenchResult:
     """Minimize the energy to the inherent structure, max |F| < tol (SPEC §3 step 3).
@@ -412,34 +413,35 @@ def quench(conf: Configuration, pot: TaperedIPL, tol: float = 1e-10, method: str
     """
     if not isinstance(conf, Configuration):
         raise ValueError(f"conf must be a glassvib.Configuration, got {type(conf).__name__}")
-    if not isinstance(pot, TaperedIPL):
-        raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
+    check_potential(pot)
+    pot.check_particles(conf.diameters, conf.species)
     if not (isinstance(tol, (int, float, np.floating)) and tol > 0 and math.isfinite(tol)):
         raise ValueError(f"tol = {tol!r}, expected a positive finite number")
     if method not in ("fire", "lbfgs"):
         raise ValueError(f"method = {method!r}, expected 'fire' or 'lbfgs'")
-    check_box(conf.box, pot.r_cut)
+    check_box(conf.box, pot.r_max)
     t0 = time.perf_counter()
     x = np.array(conf.positions, dtype=np.float64)
     dia = np.ascontiguousarray(conf.diameters, dtype=np.float64)
+    spc = np.ascontiguousarray(conf.species, dtype=np.int64)
     box = conf.box
     stages = []
     if method == "fire":
-        x, e, f, n_iter, n_eval, _ = _fire_quench(x, dia, box, pot, tol, max_iter, skin, fire_params)
+        x, e, f, n_iter, n_eval, _ = _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, fire_params)
         stages.append("fire")
     else:
-        x, e, f, n_iter, n_eval, _ = _lbfgs_quench(x, dia, box, pot, tol, max_iter, skin)
+        x, e, f, n_iter, n_eval, _ = _lbfgs_quench(x, dia, spc, box, pot, tol, max_iter, skin)
         stages.append("lbfgs")
     fmax = float(np.max(np.abs(f)))
     n_newton = 0
     if math.isfinite(e + fmax) and not fmax < tol and fmax < 1e-2:
-        x, e, f, k = _newton_polish(x, dia, box, pot, tol, max_newton, skin)
+        x, e, f, k = _newton_polish(x, dia, box, pot, tol, max_newton, skin, spc)
         n_newton += k
         n_eval += k
         fmax = float(np.max(np.abs(f)))
         stages.append("newton")
     if math.isfinite(e + fmax) and not fmax < tol and method == "lbfgs":
-        x, e, f, it, ne, _ = _fire_quench(x, dia, box, pot, tol, max_iter, skin, fire_params)
+        x, e, f, it, ne, _ = _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, fire_params)
         n_iter += it
         n_eval += ne
         fmax = float(np.max(np.abs(f)))
@@ -452,6 +454,6 @@ def quench(conf: Configuration, pot: TaperedIPL, tol: float = 1e-10, method: str
         msg = f"converged ({path}): max|F| = {fmax:.3g} < {tol:.3g}"
     else:
         msg = f"not converged ({path}): max|F| = {fmax:.3g} >= tol {tol:.3g} after {n_iter} iterations"
-    return QuenchResult(configuration=Configuration(x, dia, box), success=bool(success), message=msg,
+    return QuenchResult(configuration=Configuration(x, dia, box, spc), success=bool(success), message=msg,
                         n_iter=int(n_iter), n_newton=int(n_newton), n_eval=int(n_eval), energy=float(e),
                         max_force=fmax, method=method, wall_time=time.perf_counter() - t0)

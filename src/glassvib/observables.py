@@ -177,18 +177,22 @@ def level_ratio_windows(spectra, width=50, n_zero=0):
         lam = nonzero_eigenvalues(lam, nz)
         for name, sl in _window_slices(lam.size, int(width)).items():
             pooled[name].append(tilde_ratios(level_ratios(lam[sl])))
-    out = {}
-    for name in LEVEL_WINDOWS:
-        rt = np.concatenate(pooled[name]) if pooled[name] else np.empty(0)
-        rt = rt[np.isfinite(rt)]
-        if rt.size:
-            ks_goe = scipy.stats.kstest(rt, goe_tilde_cdf).statistic
-            ks_poi = scipy.stats.kstest(rt, poisson_tilde_cdf).statistic
-            mean = float(rt.mean())
-        else:
-            ks_goe = ks_poi = mean = float("nan")
-        out[name] = LevelRatioWindow(name, int(rt.size), mean, float(ks_goe), float(ks_poi), rt)
-    return out
+    return {name: pooled_ratio_window(name, pooled[name]) for name in LEVEL_WINDOWS}
+
+
+def pooled_ratio_window(name: str, parts) -> "LevelRatioWindow":
+    """The :class:`LevelRatioWindow` of the r~ values ``parts`` (a list of arrays, one per sample)
+    pooled: <r~> and the Kolmogorov-Smirnov distances to the GOE surmise and to Poisson (nan if
+    empty). The one pooling rule of the level statistics."""
+    rt = np.concatenate(list(parts)) if len(parts) else np.empty(0)
+    rt = rt[np.isfinite(rt)]
+    if rt.size:
+        ks_goe = scipy.stats.kstest(rt, goe_tilde_cdf).statistic
+        ks_poi = scipy.stats.kstest(rt, poisson_tilde_cdf).statistic
+        mean = float(rt.mean())
+    else:
+        ks_goe = ks_poi = mean = float("nan")
+    return LevelRatioWindow(name, int(rt.size), mean, float(ks_goe), float(ks_poi), rt)
 
 
 def _ball_volume(d, r):

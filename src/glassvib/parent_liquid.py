@@ -21,8 +21,8 @@ import numpy as np
 
 from .configuration import Configuration, random_configuration
 from .decorrelation import equilibration_verdict
-from .potential import TaperedIPL
-from .swap_mc import SwapMonteCarlo
+from .potentials import PairPotential
+from .swap_mc import SwapMonteCarlo, pot_key
 
 __all__ = ["draw_parent_samples", "load_checkpoint", "save_checkpoint", "CHECKPOINT_VERSION"]
 
@@ -60,12 +60,12 @@ def _seed_entropy(seed):
     return ss
 
 
-def _ideal_gas_samples(conf0, n_samples, seed):
+def _ideal_gas_samples(conf0, pot, n_samples, seed):
     ss = _seed_entropy(seed)
     out = []
     density = float(f"{conf0.N / conf0.box ** conf0.d:.12g}")  # undo the round-off of L = (N / rho)^(1/d)
     for k, child in enumerate(ss.spawn(n_samples)):
-        conf = random_configuration(conf0.d, conf0.N, child, density=density)
+        conf = random_configuration(conf0.d, conf0.N, child, density=density, model=pot)
         out.append((conf, {"sample": k, "T_p": math.inf, "equilibrated": True, "tau_sweeps": 0.0,
                            "spacing_sweeps": 0, "acc_move": math.nan, "acc_swap": math.nan,
                            "seed": int(ss.entropy), "spawn_key": list(child.spawn_key), "sweeps_done": 0,
@@ -73,7 +73,7 @@ def _ideal_gas_samples(conf0, n_samples, seed):
     return out
 
 
-def draw_parent_samples(conf0: Configuration, pot: TaperedIPL, temperature: float, n_samples: int, seed, *,
+def draw_parent_samples(conf0: Configuration, pot: PairPotential, temperature: float, n_samples: int, seed, *,
                         equilibration_sweeps: int = 2000, min_spacing_sweeps: int = 500,
                         max_sweeps: int = 1_000_000, checkpoint=None, checkpoint_every_s: float = 120.0,
                         progress: bool = False, p_swap: float = 0.2, step: float = 0.2, record_every: int = 10,
@@ -119,7 +119,7 @@ def draw_parent_samples(conf0: Configuration, pot: TaperedIPL, temperature: floa
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise ValueError(f"{name} = {v!r}, expected an integer >= 0")
     if math.isinf(temperature):
-        return _ideal_gas_samples(conf0, n_samples, seed)
+        return _ideal_gas_samples(conf0, pot, n_samples, seed)
     decide_every = int(decide_every or 10 * record_every)
     if decide_every % record_every:
         raise ValueError(f"decide_every = {decide_every} must be a multiple of record_every = {record_every}")
@@ -127,7 +127,7 @@ def draw_parent_samples(conf0: Configuration, pot: TaperedIPL, temperature: floa
               "equilibration_sweeps": int(equilibration_sweeps), "min_spacing_sweeps": int(min_spacing_sweeps),
               "max_sweeps": int(max_sweeps), "p_swap": float(p_swap), "step": float(step),
               "record_every": int(record_every), "decide_every": decide_every, "n_tau": float(n_tau),
-              "pot": tuple(pot.params), "N": conf0.N, "d": conf0.d}
+              "pot": pot_key(pot), "N": conf0.N, "d": conf0.d}
     run = load_checkpoint(checkpoint) if checkpoint is not None else None
     if run is not None:
         if run["params"] != params:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .configuration import Configuration
-from .potential import TaperedIPL
+from .potentials import PairPotential
 from .system import pair_terms
 
 __all__ = [
@@ -39,49 +39,18 @@ def stress_bin_edges(log10_min=-40.0, log10_max=4.0, per_decade=10):
 STRESS_LOG10_EDGES = stress_bin_edges()
 
 
-def log_abs_dphi(r, a_ij, pot: TaperedIPL):
-    """ln |phi'(r)| evaluated analytically, finite even where phi' underflows (SPEC §2).
-
-    With x = r / r_c, A = (a_ij / r_c)^n, f = x^-n - 1, f' = -n x^(-n-1):
-      integer m:  phi' = (A / r_c) w^(m-1) (f' w - 2 m x f),  w = 1 - x^2;
-      m = inf:    phi' = (A / r_c) e^u (f' + f u'),  u = x / (2 (x - 1)), u' = -1 / (2 (x - 1)^2).
-    In both cases the two terms in the bracket are negative, so there is no cancellation.
-
-    Args:
-        r: (P,) distances with 0 < r < r_c.
-        a_ij: (P,) or scalar mean diameters.
-        pot: the potential.
-
-    Returns:
-        (P,) float64 ln |phi'|; -inf where r >= r_c.
-    """
-    r = np.asarray(r, dtype=np.float64)
-    a = np.broadcast_to(np.asarray(a_ij, dtype=np.float64), r.shape)
-    n, rc = pot.n, pot.r_cut
-    out = np.full(r.shape, -np.inf)
-    ok = (r < rc) & (r > 0)
-    x = r[ok] / rc
-    one_m_x = (rc - r[ok]) / rc
-    f = np.expm1(-n * np.log(x))  # x^-n - 1, accurate near x = 1
-    df = -n * x ** (-n - 1.0)
-    log_pref = n * np.log(a[ok] / rc) - math.log(rc)
-    if math.isinf(pot.taper):
-        u = -x / (2.0 * one_m_x)
-        du = -0.5 / one_m_x ** 2
-        out[ok] = log_pref + u + np.log(-(df + f * du))
-    else:
-        m = int(pot.taper)
-        w = one_m_x * (1.0 + x)
-        br = df * w - 2.0 * m * x * f
-        out[ok] = log_pref + (m - 1) * np.log(w) + np.log(-br)
-    return out
+def log_abs_dphi(r, coef, pot: PairPotential):
+    """ln |phi'(r)| of pairs with pair coefficients ``coef`` (for the tapered IPL: the mean diameter
+    a_ij), finite even where phi' underflows (the model's :meth:`log_abs_dphi`; SPEC §2). -inf
+    beyond a pair's cutoff and where phi' vanishes."""
+    return pot.log_abs_dphi(np.asarray(r, dtype=np.float64), coef)
 
 
-def log_pair_stress(r, a_ij, pot: TaperedIPL):
-    """ln sigma = ln |r phi'(r)| for pairs with r < r_c, exact where sigma underflows (SPEC §4)."""
+def log_pair_stress(r, coef, pot: PairPotential):
+    """ln sigma = ln |r phi'(r)| for pairs within the cutoff, exact where sigma underflows (SPEC §4)."""
     r = np.asarray(r, dtype=np.float64)
     with np.errstate(divide="ignore"):
-        return np.log(r) + log_abs_dphi(r, a_ij, pot)
+        return np.log(r) + log_abs_dphi(r, coef, pot)
 
 
 def component_names(d):
@@ -110,13 +79,19 @@ def log_stress_components(unit, log_sigma):
     return out
 
 
-def stress_components(conf: Configuration, pot: TaperedIPL, terms=None):
+def stress_components(conf: Configuration, pot: PairPotential, terms=None):
     """Per-pair ln|component| of one configuration: dict name -> (P,) (see :func:`log_stress_components`).
+    Pairs within the neighbour range but beyond their own cutoff (pair-dependent cutoffs) interact
+    not at all and are left out.
 
     ``terms``: optional precomputed :func:`glassvib.system.pair_terms` of ``conf``."""
     t = pair_terms(conf, pot) if terms is None else terms
-    a_ij = 0.5 * (conf.diameters[t.i] + conf.diameters[t.j])
-    return log_stress_components(t.unit, log_pair_stress(t.r, a_ij, pot))
+    coef = t.coef
+    if coef is None:
+        coef = pot.pair_coefficients(conf.diameters[t.i], conf.diameters[t.j], conf.species[t.i], conf.species[t.j])
+    log_sigma = log_pair_stress(t.r, coef, pot)
+    keep = (t.phi != 0.0) | (t.dphi != 0.0) | np.isfinite(log_sigma)
+    return log_stress_components(t.unit[keep], log_sigma[keep])
 
 
 @dataclass(frozen=True)
@@ -160,7 +135,7 @@ def histogram_log_values(log_values, log10_edges):
     return counts, below, above
 
 
-def stress_histograms(conf: Configuration, pot: TaperedIPL, log10_edges=None, terms=None) -> StressHistogram:
+def stress_histograms(conf: Configuration, pot: PairPotential, log10_edges=None, terms=None) -> StressHistogram:
     """Histograms of sigma = |r phi'| and of |off-diagonal traceless stress| (SPEC §4, paper Fig. 3).
 
     Args:

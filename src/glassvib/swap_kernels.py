@@ -3,10 +3,13 @@
 The neighbour list is kept in padded per-particle rows (the tuple ``lists`` below):
 
 * ``nbr[i, :cnt[i]]`` the particles listed with i, ``mirror[i, q]`` the slot of the same pair in
-  row ``nbr[i, q]``, and per entry the two factors of the pair energy phi = A(a_ij) f(r) (the
-  potential factorises, see :mod:`glassvib.potential`): the radial factor ``rad`` = f(r) =
-  (x^-n - 1) T_m(x) at the current distance (0 beyond r_c) and the amplitude ``amp`` =
-  A(a_ij) = (a_ij / r_c)^n. A move changes only f, a swap only A: each scan needs one factor;
+  row ``nbr[i, q]``, and per entry the squared distance ``pr2``, the pair coefficient ``pco`` of
+  the potential contract (:mod:`glassvib.potentials.base`: a function of the two particles'
+  diameters and species) and the two factors of the pair energy phi = A u: the amplitude
+  ``pa`` = A(pco) and the radial factor ``pu`` = u(pr2, pco) (0 beyond the pair's cutoff; models
+  that do not separate have A = 1, u = phi). A move changes u in one row (de = A (u_new - u)), a
+  swap the coefficients in two rows (de = A_new u_new - A u, where a separable model, the tapered
+  IPL, keeps the cached u: no radial evaluation);
 * each row is partitioned: its first ``nnear[i]`` entries ("near") hold every listed pair closer
   than r_n = r_c + (largest displacement), the rest are farther. A move of i cannot bring a far
   pair inside r_c, and a pair inside r_c is near, so both scans visit the near part only: their
@@ -19,7 +22,8 @@ Invariant (what makes the energies exact), with r_l = r_c + skin:
 2. every particle is within skin / 2 of its reference, |u_i - uref_i| <= skin / 2;
 3. a listed pair closer than r_n is in the near part of both rows.
 
-Hence an unlisted pair is at least r_l - skin = r_c apart: phi = 0. A displacement whose proposal
+Hence an unlisted pair is at least r_l - skin = r_c apart: phi = 0 (r_c is the potential's
+largest range r_max). A displacement whose proposal
 would leave the skin / 2 ball first rebuilds the row of that particle alone around its current
 position (:func:`_rebuild_row`: an O(N) search against the other particles' *references*, and
 only the pairs that enter or leave the list are written), after
@@ -39,7 +43,7 @@ import math
 import numba
 import numpy as np
 
-from .potential import M_INF, _power, pair_phi
+from .potentials.dispatch import pair_amp, pair_coef, pair_radial
 
 _OVERFLOW = 1
 
@@ -47,31 +51,6 @@ _OVERFLOW = 1
 def trials_per_row(d: int) -> int:
     """Uniform doubles per trial: kind, particle i, particle j, acceptance, direction (2 per pair of dims)."""
     return 4 + 2 * ((d + 1) // 2)
-
-
-@numba.njit(cache=True, inline="always")
-def _radial(r2, pot):
-    """f(r) = (x^-n - 1) T_m(x), x = r / r_c, 0 for r >= r_c, from r^2 (``pot`` = (n, n / 2 or 0,
-    r_c, m_code)). For even n and a polynomial taper: integer powers, one division, no sqrt and no
-    data-dependent branch (computed for any r^2 > 0, then selected)."""
-    n, half_n, rc, m_code = pot
-    x2 = r2 / (rc * rc)
-    if half_n > 0 and m_code != M_INF:
-        v = (_power(1.0 / x2, half_n) - 1.0) * _power(1.0 - x2, m_code)
-        return v if x2 < 1.0 else 0.0
-    if x2 >= 1.0:
-        return 0.0
-    return pair_phi(math.sqrt(r2), rc, n, rc, m_code)  # the amplitude (r_c / r_c)^n is 1
-
-
-@numba.njit(cache=True, inline="always")
-def _amplitude(ai, ak, pot):
-    """A(a_ij) = (a_ij / r_c)^n with a_ij = (a_i + a_k) / 2; phi = A f (see :func:`_radial`)."""
-    n, half_n, rc, m_code = pot
-    s = 0.5 * (ai + ak) / rc
-    if half_n > 0:
-        return _power(s * s, half_n)
-    return _power(s, n)
 
 
 @numba.njit(cache=True, inline="always")
@@ -110,41 +89,45 @@ def _draw_displacement(u, step, cube, disp):
 
 
 @numba.njit(cache=True, inline="always")
-def _set_pair(lists, i, qi, k, qk, f, a):
-    """Write the pair (i, k) with radial factor f and amplitude a into slot qi of row i and slot
-    qk of row k."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
+def _set_pair(lists, i, qi, k, qk, r2, c, a, u):
+    """Write the pair (i, k) with squared distance r2, coefficient c, amplitude a and radial factor
+    u into slot qi of row i and slot qk of row k."""
+    nbr, cnt, nnear, mirror, pr2, pco, pa, pu = lists
     nbr[i, qi] = k
     nbr[k, qk] = i
     mirror[i, qi] = qk
     mirror[k, qk] = qi
-    rad[i, qi] = f
-    rad[k, qk] = f
-    amp[i, qi] = a
-    amp[k, qk] = a
+    pr2[i, qi] = r2
+    pr2[k, qk] = r2
+    pco[i, qi] = c
+    pco[k, qk] = c
+    pa[i, qi] = a
+    pa[k, qk] = a
+    pu[i, qi] = u
+    pu[k, qk] = u
 
 
 @numba.njit(cache=True, inline="always")
 def _move_entry(lists, k, src, dst):
     """Copy entry src of row k to slot dst (overwriting it) and point the partner's mirror there."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
-    _set_pair(lists, k, dst, nbr[k, src], mirror[k, src], rad[k, src], amp[k, src])
+    nbr, cnt, nnear, mirror, pr2, pco, pa, pu = lists
+    _set_pair(lists, k, dst, nbr[k, src], mirror[k, src], pr2[k, src], pco[k, src], pa[k, src], pu[k, src])
 
 
 @numba.njit(cache=True, inline="always")
 def _swap_entries(lists, k, q1, q2):
     """Exchange entries q1 and q2 of row k (mirrors of both partners follow)."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
+    nbr, cnt, nnear, mirror, pr2, pco, pa, pu = lists
     if q1 != q2:
-        p, m, f, a = nbr[k, q1], mirror[k, q1], rad[k, q1], amp[k, q1]
+        p, m, r2, c, a, u = nbr[k, q1], mirror[k, q1], pr2[k, q1], pco[k, q1], pa[k, q1], pu[k, q1]
         _move_entry(lists, k, q2, q1)
-        _set_pair(lists, k, q2, p, m, f, a)
+        _set_pair(lists, k, q2, p, m, r2, c, a, u)
 
 
 @numba.njit(cache=True, inline="always")
 def _set_side(lists, k, q, near):
     """Put entry q of row k in the near (``near``) or the far part of the row; returns its new slot."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
+    nnear = lists[2]
     b = nnear[k]
     if near and q >= b:
         _swap_entries(lists, k, q, b)
@@ -160,7 +143,7 @@ def _set_side(lists, k, q, near):
 @numba.njit(cache=True, inline="always")
 def _remove_entry(lists, k, m):
     """Delete entry m of row k: the last near entry fills a near hole, the last entry the far one."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
+    cnt, nnear = lists[1], lists[2]
     b = nnear[k] - 1
     if m <= b:
         if m != b:
@@ -174,14 +157,16 @@ def _remove_entry(lists, k, m):
 
 
 @numba.njit(cache=True, inline="always")
-def _add_pair(lists, i, k, r2, rn2, dia, pot):
+def _add_pair(lists, i, k, r2, rn2, dia, spc, pot):
     """Append the pair (i, k) at distance^2 r2 to both rows, near if r2 < rn2; False if a row is full."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
+    nbr, cnt = lists[0], lists[1]
+    kind, prm, rc, sep = pot
     qi = cnt[i]
     qk = cnt[k]
     if qi == nbr.shape[1] or qk == nbr.shape[1]:
         return False
-    _set_pair(lists, i, qi, k, qk, _radial(r2, pot), _amplitude(dia[i], dia[k], pot))
+    c = pair_coef(kind, prm, dia[i], dia[k], spc[i], spc[k])
+    _set_pair(lists, i, qi, k, qk, r2, c, pair_amp(kind, prm, c), pair_radial(kind, prm, r2, c))
     cnt[i] = qi + 1
     cnt[k] = qk + 1
     if r2 < rn2:
@@ -207,17 +192,17 @@ def _wrapped_refs(uref, box):
 
 
 @numba.njit(cache=True)
-def _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, box, r_list, r_near, lists, pot):
+def _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, spc, box, r_list, r_near, lists, pot):
     """Re-reference particle i at its current position and list every k with |uref_i - uref_k| < r_list.
 
     Only the difference is applied (the reference moved by <= skin / 2, so most pairs stay): pairs
     whose references are now r_list or more apart are removed from both rows, new ones appended to
-    both rows (near if closer than ``r_near``) with their current radial factor and amplitude; the
-    entries kept are unchanged (the particles did not move). ``refw`` (wrapped references, see
+    both rows (near if closer than ``r_near``) with their current distance, coefficient and energy;
+    the entries kept are unchanged (the particles did not move). ``refw`` (wrapped references, see
     :func:`_wrapped_refs`) is kept in step; ``r2buf`` is scratch (N,). Returns False (lists left
     inconsistent: rebuild all) if a row would exceed its capacity.
     """
-    nbr, cnt, nnear, mirror, rad, amp = lists
+    nbr, cnt, mirror = lists[0], lists[1], lists[3]
     npart, d = pos.shape
     for a in range(d):
         uref[i, a] = upos[i, a]
@@ -244,52 +229,81 @@ def _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, box, r_list, r_near, list
     x = pos[i]
     for k in range(npart):
         if k != i and r2buf[k] < rl2:
-            if not _add_pair(lists, i, k, _min_image_r2(pos, k, x, box), rn2, dia, pot):
+            if not _add_pair(lists, i, k, _min_image_r2(pos, k, x, box), rn2, dia, spc, pot):
                 return False
     return True
 
 
 @numba.njit(cache=True, inline="always")
-def _swap_row_delta(lists, i, j, a_new, dia, pot, buf):
-    """Energy change of the near pairs of i when i takes diameter a_new ((i, j) keeps a_ij); new
-    amplitudes -> buf."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
+def _swap_row_delta(lists, i, j, a_new, s_new, dia, spc, pot, bufc, bufa, bufu):
+    """Energy change of the near pairs of i when i takes the parameters (a_new, s_new) ((i, j)
+    keeps its coefficient); new coefficients, amplitudes and radial factors -> bufc, bufa, bufu."""
+    nbr, nnear, pr2, pco, pa, pu = lists[0], lists[2], lists[4], lists[5], lists[6], lists[7]
+    kind, prm, rc, sep = pot
     de = 0.0
     for q in range(nnear[i]):
         k = nbr[i, q]
-        a = _amplitude(a_new, dia[k], pot)
+        c = pair_coef(kind, prm, a_new, dia[k], s_new, spc[k])
+        if sep:
+            u = pu[i, q]
+        else:
+            u = pair_radial(kind, prm, pr2[i, q], c)
+        a = pair_amp(kind, prm, c)
         if k == j:
-            a = amp[i, q]
-        de += (a - amp[i, q]) * rad[i, q]
-        buf[q] = a
+            c = pco[i, q]
+            a = pa[i, q]
+            u = pu[i, q]
+        de += a * u - pa[i, q] * pu[i, q]
+        bufc[q] = c
+        bufa[q] = a
+        bufu[q] = u
     return de
 
 
 @numba.njit(cache=True, inline="always")
-def _swap_row_commit(lists, i, j, a_new, dia, pot, buf):
-    """Store the new amplitudes of all pairs of i (near: from ``buf``; far: computed) in both rows."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
+def _swap_row_commit(lists, i, j, a_new, s_new, dia, spc, pot, bufc, bufa, bufu):
+    """Store the new coefficients and energy factors of all pairs of i (near: from the buffers;
+    far: computed) in both rows."""
+    nbr, cnt, nnear, mirror, pr2, pco, pa, pu = lists
+    kind, prm, rc, sep = pot
     for q in range(cnt[i]):
         k = nbr[i, q]
         if k != j:
-            a = buf[q] if q < nnear[i] else _amplitude(a_new, dia[k], pot)
-            amp[i, q] = a
-            amp[k, mirror[i, q]] = a
+            if q < nnear[i]:
+                c = bufc[q]
+                a = bufa[q]
+                u = bufu[q]
+            else:
+                c = pair_coef(kind, prm, a_new, dia[k], s_new, spc[k])
+                a = pair_amp(kind, prm, c)
+                u = pu[i, q] if sep else pair_radial(kind, prm, pr2[i, q], c)
+            m = mirror[i, q]
+            pco[i, q] = c
+            pco[k, m] = c
+            pa[i, q] = a
+            pa[k, m] = a
+            pu[i, q] = u
+            pu[k, m] = u
 
 
 @numba.njit(cache=True)
 def _move_commit(lists, i, x, pos, box, rn2, pot, flag):
-    """Particle i moved to x: store the new radial factor of every pair of i in both rows and re-sort
-    the entries between near and far (in the partners' rows, then in row i; ``flag`` is scratch)."""
-    nbr, cnt, nnear, mirror, rad, amp = lists
+    """Particle i moved to x: store the new distance and radial factor of every pair of i in both
+    rows and re-sort the entries between near and far (in the partners' rows, then in row i;
+    ``flag`` is scratch)."""
+    nbr, cnt, nnear, mirror, pr2, pco, pa, pu = lists
+    kind, prm, rc, sep = pot
     for q in range(cnt[i]):
         k = nbr[i, q]
         r2 = _min_image_r2(pos, k, x, box)
-        f = _radial(r2, pot)
-        rad[i, q] = f
-        rad[k, mirror[i, q]] = f
+        u = pair_radial(kind, prm, r2, pco[i, q])
+        m = mirror[i, q]
+        pr2[i, q] = r2
+        pr2[k, m] = r2
+        pu[i, q] = u
+        pu[k, m] = u
         flag[q] = r2 < rn2
-        _set_side(lists, k, mirror[i, q], flag[q])
+        _set_side(lists, k, m, flag[q])
     b = 0
     for q in range(cnt[i]):
         if flag[q]:
@@ -306,29 +320,36 @@ def near_radius(rc, step, cube, d):
 
 
 @numba.njit(cache=True)
-def _mc_kernel(pos, upos, dia, box, lists, uref, verlet, skin, rand, t0, beta, p_swap, step, cube, pot,
+def _mc_kernel(pos, upos, dia, spc, box, lists, uref, verlet, skin, rand, t0, beta, p_swap, step, cube, pot,
                counters, row_rebuilds, en):
     """Run trials ``t0 ... len(rand)-1``; return (next trial, status). status ``_OVERFLOW``: a row
     is full, rebuild all rows (larger capacity) and call again from the returned trial.
 
-    The energy change is a sum over the cached factors, amp x (new f - cached f) for a move and
-    (new amp - cached amp) x f for a swap, so a displacement costs one pass over the near part of
-    its row and a swap one pass over the near parts of the rows of i and j without distances. With
-    ``verlet`` False every row lists all other particles and nothing is ever rebuilt.
-    ``lists`` = (nbr, cnt, nnear, mirror, rad, amp), see the module docstring.
+    The energy change is a sum over the near entries of (new pair energy - cached pair energy): a
+    displacement costs one pass over the near part of its row (new radial factors), a swap one pass
+    over the near parts of the rows of i and j (new coefficients at the cached distances). A swap
+    exchanges all per-particle parameters (diameter and species) of i and j. With ``verlet`` False
+    every row lists all other particles and nothing is ever rebuilt.
+    ``lists`` = (nbr, cnt, nnear, mirror, pr2, pco, pa, pu), see the module docstring;
+    ``pot`` = (kind, prm, r_max, separable) of the potential contract.
     counters: int64[4] = (move trials, accepted moves, swap trials, accepted swaps);
     row_rebuilds: int64[1], rows rebuilt so far.
     en: float64[3] = (total energy, max |energy| seen since the last resynchronisation, unused).
     """
-    nbr, cnt, nnear, mirror, rad, amp = lists
+    nbr, nnear, pco, pa, pu = lists[0], lists[2], lists[5], lists[6], lists[7]
+    kind, prm, rc, sep = pot
     npart, d = pos.shape
-    r_list = pot[2] + skin
-    r_near = near_radius(pot[2], step, cube, d)
+    r_list = rc + skin
+    r_near = near_radius(rc, step, cube, d)
     rn2 = r_near * r_near
     half_skin2 = 0.25 * skin * skin
     cap = nbr.shape[1]
-    bufa = np.empty(cap)   # new amplitudes of the pairs of i (swap)
-    bufa2 = np.empty(cap)  # new amplitudes of the pairs of j (swap)
+    bufc = np.empty(cap)   # new coefficients, amplitudes, radial factors of the pairs of i (swap)
+    bufa = np.empty(cap)
+    bufu = np.empty(cap)
+    bufc2 = np.empty(cap)  # ... of j
+    bufa2 = np.empty(cap)
+    bufu2 = np.empty(cap)
     flag = np.empty(cap, np.bool_)  # scratch of _move_commit
     refw = _wrapped_refs(uref, box)
     r2buf = np.empty(npart)
@@ -344,16 +365,20 @@ def _mc_kernel(pos, upos, dia, box, lists, uref, verlet, skin, rand, t0, beta, p
             counters[2] += 1
             ai = dia[i]
             aj = dia[j]
-            if i == j or ai == aj:
+            si = spc[i]
+            sj = spc[j]
+            if i == j or (ai == aj and si == sj):
                 counters[3] += 1
                 continue
-            de = _swap_row_delta(lists, i, j, aj, dia, pot, bufa)
-            de += _swap_row_delta(lists, j, i, ai, dia, pot, bufa2)
+            de = _swap_row_delta(lists, i, j, aj, sj, dia, spc, pot, bufc, bufa, bufu)
+            de += _swap_row_delta(lists, j, i, ai, si, dia, spc, pot, bufc2, bufa2, bufu2)
             if de <= 0.0 or u[3] < math.exp(-beta * de):
                 dia[i] = aj
                 dia[j] = ai
-                _swap_row_commit(lists, i, j, aj, dia, pot, bufa)
-                _swap_row_commit(lists, j, i, ai, dia, pot, bufa2)
+                spc[i] = sj
+                spc[j] = si
+                _swap_row_commit(lists, i, j, aj, sj, dia, spc, pot, bufc, bufa, bufu)
+                _swap_row_commit(lists, j, i, ai, si, dia, spc, pot, bufc2, bufa2, bufu2)
                 e += de
                 counters[3] += 1
         else:
@@ -365,7 +390,7 @@ def _mc_kernel(pos, upos, dia, box, lists, uref, verlet, skin, rand, t0, beta, p
                     dx = upos[i, a] + disp[a] - uref[i, a]
                     s2 += dx * dx
                 if s2 > half_skin2:  # the proposal would leave the skin / 2 ball: new reference
-                    if not _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, box, r_list, r_near, lists, pot):
+                    if not _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, spc, box, r_list, r_near, lists, pot):
                         en[0] = e
                         en[1] = emax
                         return t, _OVERFLOW
@@ -379,7 +404,7 @@ def _mc_kernel(pos, upos, dia, box, lists, uref, verlet, skin, rand, t0, beta, p
                 x[a] = xa
             de = 0.0
             for q in range(nnear[i]):
-                de += amp[i, q] * (_radial(_min_image_r2(pos, nbr[i, q], x, box), pot) - rad[i, q])
+                de += pa[i, q] * (pair_radial(kind, prm, _min_image_r2(pos, nbr[i, q], x, box), pco[i, q]) - pu[i, q])
             if de <= 0.0 or u[3] < math.exp(-beta * de):
                 _move_commit(lists, i, x, pos, box, rn2, pot, flag)
                 for a in range(d):
@@ -395,22 +420,22 @@ def _mc_kernel(pos, upos, dia, box, lists, uref, verlet, skin, rand, t0, beta, p
     return rand.shape[0], 0
 
 
-
-
 @numba.njit(cache=True)
-def _build_rows(ii, jj, pos, dia, box, cap, r_near, pot):
-    """Padded partitioned rows (nbr, cnt, nnear, mirror, rad, amp) of capacity ``cap`` from the half
-    pairs (ii < jj)."""
+def _build_rows(ii, jj, pos, dia, spc, box, cap, r_near, pot):
+    """Padded partitioned rows (nbr, cnt, nnear, mirror, pr2, pco, pa, pu) of capacity ``cap`` from
+    the half pairs (ii < jj)."""
     npart = pos.shape[0]
     nbr = np.full((npart, cap), -1, np.int32)
     mirror = np.full((npart, cap), -1, np.int32)
-    rad = np.zeros((npart, cap))
-    amp = np.zeros((npart, cap))
+    pr2 = np.zeros((npart, cap))
+    pco = np.zeros((npart, cap))
+    pa = np.zeros((npart, cap))
+    pu = np.zeros((npart, cap))
     cnt = np.zeros(npart, np.int64)
     nnear = np.zeros(npart, np.int64)
-    lists = (nbr, cnt, nnear, mirror, rad, amp)
+    lists = (nbr, cnt, nnear, mirror, pr2, pco, pa, pu)
     for p in range(ii.shape[0]):
         i = ii[p]
         k = jj[p]
-        _add_pair(lists, i, k, _min_image_r2(pos, k, pos[i], box), r_near * r_near, dia, pot)
+        _add_pair(lists, i, k, _min_image_r2(pos, k, pos[i], box), r_near * r_near, dia, spc, pot)
     return lists

@@ -1,11 +1,13 @@
 """Swap Monte Carlo of the polydisperse soft-sphere liquid at a parent temperature (SPEC §3 step 2).
 
-Contract: a trial is, with probability ``p_swap``, an exchange of the diameters of two random
-particles, otherwise a displacement of one random particle by ``step`` in a random direction (or
+Contract: a trial is, with probability ``p_swap``, an exchange of the per-particle parameters
+(diameter and species, whichever the model uses) of two random particles, otherwise a displacement of one random particle by ``step`` in a random direction (or
 uniformly in a cube of half-side ``step``); Metropolis acceptance at temperature T (k_B = 1). One
 sweep is N trials. Each trial costs O(1): energies are computed incrementally from a Verlet list
-(radius r_c + skin, one padded row per particle) whose entries cache the two factors of each pair
-energy; a trial visits only the entries within r_c + step (the "near" part of a row). The list is
+(radius r_c + skin, r_c the potential's largest range, one padded row per particle) whose entries
+cache the distance, the pair coefficient and the energy of each pair; a trial visits only the
+entries within r_c + step (the "near" part of a row). Any potential of the contract
+(:mod:`glassvib.potentials`) works through the one dispatch. The list is
 maintained per particle: each particle has its own reference position, and a proposal farther
 than skin / 2 from it first rebuilds that particle's row alone (an unlisted pair then always has
 its references >= r_c + skin apart, so the particles are >= r_c apart); all rows are rebuilt only
@@ -30,15 +32,16 @@ import numpy as np
 from .configuration import Configuration
 from .decorrelation import OverlapAccumulator, estimate_tau, self_overlap
 from .neighbours import check_box, neighbour_pairs
-from .potential import TaperedIPL
+from .potentials import PairPotential, TaperedIPL, check_potential
 from .swap_kernels import _build_rows, _mc_kernel, near_radius, trials_per_row
 from .system import energy_forces_arrays
 
 __all__ = ["SwapMonteCarlo", "SwapMCResult", "SwapMCState", "swap_monte_carlo", "trials_per_row"]
 
-def _half_n(n: float) -> int:
-    """n / 2 for an even integer exponent n (fast integer-power path), else 0."""
-    return int(n) // 2 if (float(n).is_integer() and int(n) % 2 == 0) else 0
+def pot_key(pot) -> tuple:
+    """Identity of a potential stored in the state (the tapered IPL keeps its former (n, r_c,
+    m_code), so that checkpoints written before issue 12 stay resumable)."""
+    return tuple(pot.params) if isinstance(pot, TaperedIPL) else tuple(pot.key)
 
 
 def _all_pairs(npart: int):
@@ -54,10 +57,12 @@ def _all_pairs(npart: int):
 class SwapMCState:
     """Everything that determines the continuation of a run (picklable; see module docstring).
 
-    Arrays: positions (N, d) wrapped, unwrapped (N, d), diameters (N,), per-particle list references
-    ``uref`` (N, d) and the padded neighbour rows (``nbr_idx`` (N, capacity), ``nbr_count`` (N,),
-    ``nbr_near`` (N,), ``nbr_mirror``) with the cached factors of each pair energy, radial factor
-    ``nbr_rad`` and amplitude ``nbr_amp`` (see :mod:`glassvib.swap_kernels`); the entry order
+    Arrays: positions (N, d) wrapped, unwrapped (N, d), diameters (N,), species (N,), per-particle
+    list references ``uref`` (N, d) and the padded neighbour rows (``nbr_idx`` (N, capacity),
+    ``nbr_count`` (N,), ``nbr_near`` (N,), ``nbr_mirror``) with the cached squared distance
+    ``nbr_r2``, pair coefficient ``nbr_coef`` and the factors ``nbr_amp`` x ``nbr_rad`` of the pair
+    energy of each entry (see
+    :mod:`glassvib.swap_kernels`); the entry order
     depends on the history, so the rows are state. Scalars: energy (incremental total),
     counters, ``row_rebuilds`` (rows rebuilt one at a time), ``n_rebuilds`` (rebuilds of all rows),
     sweeps done, ``rng_state`` (numpy ``bit_generator.state``). Traces: ``energies`` and
@@ -84,9 +89,12 @@ class SwapMCState:
     nbr_near: np.ndarray
     nbr_idx: np.ndarray
     nbr_mirror: np.ndarray
-    nbr_rad: np.ndarray
+    nbr_r2: np.ndarray
+    nbr_coef: np.ndarray
     nbr_amp: np.ndarray
+    nbr_rad: np.ndarray
     initial_unwrapped: np.ndarray
+    species: np.ndarray | None = None
     energy_buf: np.ndarray = field(default_factory=lambda: np.zeros(3))
     counters: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
     row_rebuilds: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
@@ -109,7 +117,7 @@ class SwapMCResult:
     """Outcome of :func:`swap_monte_carlo` (scipy-style result object).
 
     Attributes:
-        configuration: final configuration (positions wrapped, diameters permuted by the swaps).
+        configuration: final configuration (positions wrapped, diameters and species permuted by the swaps).
         acceptance_move, acceptance_swap: accepted / attempted for each kind (nan if none attempted).
         energies: total energy after each recorded sweep (last entry = final energy).
         record_sweeps: sweep index of each entry of ``energies``.
@@ -152,8 +160,8 @@ class SwapMCResult:
 def _check_args(conf, pot, temperature, p_swap, step, skin, record_every):
     if not isinstance(conf, Configuration):
         raise ValueError(f"conf must be a glassvib.Configuration, got {type(conf).__name__}")
-    if not isinstance(pot, TaperedIPL):
-        raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
+    check_potential(pot)
+    pot.check_particles(conf.diameters, conf.species)
     if not (isinstance(temperature, (int, float, np.floating, np.integer)) and 0 < temperature < math.inf):
         raise ValueError(f"temperature = {temperature!r}, expected a finite number > 0 "
                          "(T_p = inf means no Monte Carlo: see glassvib.parent_liquid)")
@@ -165,7 +173,7 @@ def _check_args(conf, pot, temperature, p_swap, step, skin, record_every):
         raise ValueError(f"skin = {skin!r}, expected a finite number > 0")
     if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
         raise ValueError(f"record_every = {record_every!r}, expected an integer >= 1")
-    check_box(conf.box, pot.r_cut)
+    check_box(conf.box, pot.r_max)
 
 
 class SwapMonteCarlo:
@@ -196,20 +204,23 @@ class SwapMonteCarlo:
 
     def __init__(self, conf=None, pot=None, temperature=None, seed=None, p_swap=0.2, step=0.2, *, cube=False,
                  skin=1.0, record_every=1, overlap_cutoff=None, all_pairs_below=32, state=None):
-        if not isinstance(pot, TaperedIPL):
-            raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
+        check_potential(pot)
         self.pot = pot
         if state is not None:
-            if tuple(state.pot_params) != tuple(pot.params):
-                raise ValueError(f"state was made with potential parameters {state.pot_params}, got {pot.params}")
+            if tuple(state.pot_params) != pot_key(pot):
+                raise ValueError(f"state was made with potential parameters {state.pot_params}, got {pot_key(pot)}")
             self.state = state.copy()
             self.rng = np.random.Generator(np.random.PCG64())
             self.rng.bit_generator.state = self.state.rng_state
-            if not hasattr(self.state, "nbr_near"):  # a checkpoint of the former CSR list: rebuild
-                for name in ("nbr_start", "nbr_r2", "nbr_phi"):
+            if getattr(self.state, "species", None) is None:  # written before issue 12: one species
+                self.state.species = np.zeros(self.state.positions.shape[0], np.int64)
+            if not hasattr(self.state, "nbr_near") or not hasattr(self.state, "nbr_coef"):
+                # a checkpoint of a former list layout (CSR, or cached amplitude x radial factor): rebuild
+                for name in ("nbr_start", "nbr_r2", "nbr_phi", "nbr_rad", "nbr_amp"):
                     self.state.__dict__.pop(name, None)
-                self.state.row_rebuilds = np.zeros(1, np.int64)
-                self._rebuild()
+                if not hasattr(self.state, "nbr_near"):
+                    self.state.row_rebuilds = np.zeros(1, np.int64)
+                self._rebuild(grow=hasattr(self.state, "nbr_near"))
             return
         _check_args(conf, pot, temperature, p_swap, step, skin, record_every)
         npart, d = conf.N, conf.d
@@ -219,19 +230,20 @@ class SwapMonteCarlo:
             raise ValueError(f"step = {step!r} with skin = {skin!r}: the Verlet list needs skin >= 2 step "
                              f"(>= 2 step sqrt(d) for cube moves)")
         # the list radius r_c + skin must stay below L / 2 (one image); shrink the skin if needed
-        skin = min(float(skin), 0.5 * box - pot.r_cut - 1e-9 * box)
+        skin = min(float(skin), 0.5 * box - pot.r_max - 1e-9 * box)
         verlet = npart > all_pairs_below and skin >= 2.0 * max_disp
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.rng = np.random.Generator(np.random.PCG64(ss))
         pos = np.array(conf.positions, dtype=np.float64)
         cutoff = 0.3 * float(np.mean(conf.diameters)) if overlap_cutoff is None else float(overlap_cutoff)
         dia = np.array(conf.diameters, dtype=np.float64)
-        lists = self._lists(pos, dia, box, verlet, skin, near_radius(pot.r_cut, float(step), bool(cube), d))
-        e0 = float(energy_forces_arrays(pos, conf.diameters, box, pot)[0])
+        spc = np.array(conf.species, dtype=np.int64)
+        lists = self._lists(pos, dia, spc, box, verlet, skin, near_radius(pot.r_max, float(step), bool(cube), d))
+        e0 = float(energy_forces_arrays(pos, conf.diameters, box, pot, spc)[0])
         self.state = SwapMCState(
-            positions=pos, unwrapped=pos.copy(), diameters=dia, box=box,
+            positions=pos, unwrapped=pos.copy(), diameters=dia, species=spc, box=box,
             temperature=float(temperature), p_swap=float(p_swap), step=float(step), cube=bool(cube),
-            skin=float(skin), verlet=bool(verlet), record_every=int(record_every), pot_params=tuple(pot.params),
+            skin=float(skin), verlet=bool(verlet), record_every=int(record_every), pot_params=pot_key(pot),
             seed=ss.entropy if not isinstance(seed, np.random.SeedSequence) else (ss.entropy, ss.spawn_key),
             rng_state=self.rng.bit_generator.state, uref=pos.copy(), **lists,
             initial_unwrapped=pos.copy(), energy_buf=np.array([e0, abs(e0), 0.0]),
@@ -240,32 +252,35 @@ class SwapMonteCarlo:
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _pot(self):
-        n, rc, m_code = self.pot.params
-        return float(n), _half_n(n), float(rc), int(m_code)
+        """(kind, parameter array, r_max): the potential as the kernels take it."""
+        return int(self.pot.kind), self.pot.kernel_params, float(self.pot.r_max), bool(self.pot.SEPARABLE)
 
-    def _lists(self, pos, dia, box, verlet, skin, r_near, min_capacity=0):
+    def _lists(self, pos, dia, spc, box, verlet, skin, r_near, min_capacity=0):
         """All rows from scratch (references = current positions); capacity 1.25 x the longest row + 8."""
         npart = pos.shape[0]
         if verlet:
-            ii, jj, _ = neighbour_pairs(pos, box, self.pot.r_cut + skin)
+            ii, jj, _ = neighbour_pairs(pos, box, self.pot.r_max + skin)
             longest = int(np.bincount(np.concatenate([ii, jj]), minlength=npart).max())
             cap = min(npart - 1, max(min_capacity, int(1.25 * longest) + 8))
         else:
             ii, jj = _all_pairs(npart)
             cap = npart - 1
-        idx, count, near, mirror, rad, amp = _build_rows(ii, jj, pos, dia, float(box), cap, r_near, self._pot())
-        return dict(nbr_idx=idx, nbr_count=count, nbr_near=near, nbr_mirror=mirror, nbr_rad=rad, nbr_amp=amp)
+        idx, count, near, mirror, r2, coef, amp, rad = _build_rows(ii, jj, pos, dia, spc, float(box), cap, r_near,
+                                                                   self._pot())
+        return dict(nbr_idx=idx, nbr_count=count, nbr_near=near, nbr_mirror=mirror, nbr_r2=r2, nbr_coef=coef,
+                    nbr_amp=amp, nbr_rad=rad)
 
     def _lists_tuple(self):
         s = self.state
-        return s.nbr_idx, s.nbr_count, s.nbr_near, s.nbr_mirror, s.nbr_rad, s.nbr_amp
+        return s.nbr_idx, s.nbr_count, s.nbr_near, s.nbr_mirror, s.nbr_r2, s.nbr_coef, s.nbr_amp, s.nbr_rad
 
-    def _rebuild(self):
+    def _rebuild(self, grow=True):
         """Rebuild all rows (a row overflowed): references = current positions, larger capacity."""
         s = self.state
-        grow = s.nbr_idx.shape[1] + 8 if hasattr(s, "nbr_near") else 0
-        r_near = near_radius(self.pot.r_cut, s.step, s.cube, s.positions.shape[1])
-        for name, value in self._lists(s.positions, s.diameters, s.box, s.verlet, s.skin, r_near, grow).items():
+        grow = s.nbr_idx.shape[1] + 8 if (grow and hasattr(s, "nbr_idx")) else 0
+        r_near = near_radius(self.pot.r_max, s.step, s.cube, s.positions.shape[1])
+        for name, value in self._lists(s.positions, s.diameters, s.species, s.box, s.verlet, s.skin, r_near,
+                                       grow).items():
             setattr(s, name, value)
         s.uref = s.unwrapped.copy()
         s.n_rebuilds += 1
@@ -273,7 +288,7 @@ class SwapMonteCarlo:
     def full_energy(self) -> float:
         """Total energy recomputed from scratch (independent route to the incremental value)."""
         s = self.state
-        return float(energy_forces_arrays(s.positions, s.diameters, s.box, self.pot)[0])
+        return float(energy_forces_arrays(s.positions, s.diameters, s.box, self.pot, s.species)[0])
 
     def _record(self):
         s = self.state
@@ -310,7 +325,7 @@ class SwapMonteCarlo:
     def configuration(self) -> Configuration:
         """Current configuration."""
         s = self.state
-        return Configuration(s.positions, s.diameters, s.box)
+        return Configuration(s.positions, s.diameters, s.box, s.species)
 
     # -- the work ------------------------------------------------------------------------------
     def run(self, sweeps: int, callback=None, max_chunk_trials: int = 1 << 19) -> "SwapMonteCarlo":
@@ -330,7 +345,7 @@ class SwapMonteCarlo:
             rand = self.rng.random((nb * npart, k))
             t = 0
             while True:
-                t, status = _mc_kernel(s.positions, s.unwrapped, s.diameters, s.box, self._lists_tuple(), s.uref,
+                t, status = _mc_kernel(s.positions, s.unwrapped, s.diameters, s.species, s.box, self._lists_tuple(), s.uref,
                                        s.verlet, s.skin, rand, t, beta, s.p_swap, s.step, s.cube, pot,
                                        s.counters, s.row_rebuilds, s.energy_buf)
                 if status == 0:
@@ -367,7 +382,7 @@ class SwapMonteCarlo:
             n_rebuilds=int(s.n_rebuilds), state=s.copy(), n_row_rebuilds=int(s.row_rebuilds[0]))
 
 
-def swap_monte_carlo(conf: Configuration, pot: TaperedIPL, temperature: float, sweeps: int, seed,
+def swap_monte_carlo(conf: Configuration, pot: PairPotential, temperature: float, sweeps: int, seed,
                      p_swap: float = 0.2, step: float = 0.2, *, cube: bool = False, skin: float = 1.0,
                      record_every: int = 1, overlap_cutoff=None, state: SwapMCState | None = None,
                      callback=None) -> SwapMCResult:
@@ -379,7 +394,7 @@ def swap_monte_carlo(conf: Configuration, pot: TaperedIPL, temperature: float, s
         temperature: parent temperature T_p (finite, > 0).
         sweeps: number of sweeps (N trials each) to run (in addition to those in ``state``).
         seed: seed of the PCG64 stream (ignored when ``state`` is given).
-        p_swap: probability of a diameter-swap trial (paper: 0.2).
+        p_swap: probability of a swap trial (exchange of two particles' diameters and species; paper: 0.2).
         step: displacement length (paper: 0.2, random direction).
         cube: displace uniformly in [-step, step]^d instead.
         skin: Verlet-list skin (>= 2 step, >= 2 step sqrt(d) for cube moves).

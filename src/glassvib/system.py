@@ -1,8 +1,11 @@
 """Energy, forces, virial pressure, pair stresses and the sparse Hessian of a configuration (SPEC §2-§4).
 
-Everything is a pure function of (configuration, potential): the neighbour pairs are found, the
-pair kernels of :mod:`glassvib.potential` are evaluated, and the results are summed in numba loops.
-The Hessian is assembled directly in CSR form with row (and column) index i*d + alpha.
+Everything is a pure function of (configuration, potential): the neighbour pairs within the
+potential's largest range r_max are found, each pair is evaluated through the one dispatch of
+:mod:`glassvib.potentials.dispatch` (kind code, parameter array, pair coefficient from the two
+particles' diameters and species), and the results are summed in numba loops. One
+:class:`PairTerms` per configuration feeds the Hessian, the pressure, the shear modulus and the
+stresses. The Hessian is assembled directly in CSR form with row (and column) index i*d + alpha.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import scipy.sparse as sp
 from .configuration import Configuration
 from .neighbours import (cell_coords, cell_grid, cell_list, check_box, neighbour_cell, neighbour_pairs,
                          stencil_offsets)
-from .potential import TaperedIPL, pair_derivs, pair_phi_fr_r2
+from .potentials import PairPotential, check_potential
+from .potentials.dispatch import pair_coef, pair_derivs, pair_phi_fr
 
 __all__ = ["energy", "forces", "energy_and_forces", "energy_forces_arrays", "pressure", "hessian",
            "hessian_arrays", "hessian_from_terms", "pair_stresses", "pair_terms", "PairTerms"]
@@ -24,12 +28,16 @@ __all__ = ["energy", "forces", "energy_and_forces", "energy_forces_arrays", "pre
 def _check(conf, pot):
     if not isinstance(conf, Configuration):
         raise ValueError(f"conf must be a glassvib.Configuration, got {type(conf).__name__}")
-    if not isinstance(pot, TaperedIPL):
-        raise ValueError(f"pot must be a glassvib.TaperedIPL, got {type(pot).__name__}")
+    check_potential(pot)
+    pot.check_particles(conf.diameters, conf.species)
+
+
+def _species(species, n):
+    return np.zeros(n, np.int64) if species is None else np.ascontiguousarray(species, dtype=np.int64)
 
 
 @numba.njit(cache=True)
-def _energy_forces_kernel(ii, jj, dr, dia, n, rc, m_code, npart):
+def _energy_forces_kernel(ii, jj, dr, dia, spc, kind, prm, npart):
     d = dr.shape[1]
     f = np.zeros((npart, d))
     e = 0.0
@@ -40,7 +48,7 @@ def _energy_forces_kernel(ii, jj, dr, dia, n, rc, m_code, npart):
         for a in range(d):
             r2 += dr[p, a] * dr[p, a]
         r = np.sqrt(r2)
-        phi, dphi, _ = pair_derivs(r, 0.5 * (dia[i] + dia[j]), n, rc, m_code)
+        phi, dphi, _ = pair_derivs(kind, prm, r, pair_coef(kind, prm, dia[i], dia[j], spc[i], spc[j]))
         e += phi
         c = dphi / r
         for a in range(d):
@@ -51,7 +59,7 @@ def _energy_forces_kernel(ii, jj, dr, dia, n, rc, m_code, npart):
 
 
 @numba.njit(cache=True)
-def _cell_energy_forces(pos, dia, box, nc, reach, n, rc, m_code):
+def _cell_energy_forces(pos, dia, spc, box, nc, reach, kind, prm, rc):
     """Energy and forces straight from a cell list (no pair arrays); see neighbours.cell_grid.
 
     Particles are gathered in cell order first so that the inner loop reads contiguous memory.
@@ -63,8 +71,10 @@ def _cell_energy_forces(pos, dia, box, nc, reach, n, rc, m_code):
     coord = np.empty(d, np.int64)
     sp = np.empty((npart, d))
     sd = np.empty(npart)
+    ss = np.empty(npart, np.int64)
     for k in range(npart):
         sd[k] = dia[order[k]]
+        ss[k] = spc[order[k]]
         for a in range(d):
             sp[k, a] = pos[order[k], a]
     f = np.zeros((npart, d))
@@ -91,7 +101,7 @@ def _cell_energy_forces(pos, dia, box, nc, reach, n, rc, m_code):
                         dx[a] = t
                         r2 += t * t
                     if r2 < rc2:
-                        phi, cf = pair_phi_fr_r2(r2, 0.5 * (sd[p] + sd[q]), n, rc, m_code)
+                        phi, cf = pair_phi_fr(kind, prm, r2, pair_coef(kind, prm, sd[p], sd[q], ss[p], ss[q]))
                         e += phi
                         for a in range(d):
                             f[p, a] += cf * dx[a]
@@ -104,9 +114,10 @@ def _cell_energy_forces(pos, dia, box, nc, reach, n, rc, m_code):
 
 
 @numba.njit(cache=True)
-def _pair_kernel(ii, jj, dr, dia, n, rc, m_code):
+def _pair_kernel(ii, jj, dr, dia, spc, kind, prm):
     npair, d = dr.shape
     r = np.empty(npair)
+    c = np.empty(npair)
     phi = np.empty(npair)
     dphi = np.empty(npair)
     d2phi = np.empty(npair)
@@ -115,47 +126,52 @@ def _pair_kernel(ii, jj, dr, dia, n, rc, m_code):
         for a in range(d):
             r2 += dr[p, a] * dr[p, a]
         r[p] = np.sqrt(r2)
-        phi[p], dphi[p], d2phi[p] = pair_derivs(r[p], 0.5 * (dia[ii[p]] + dia[jj[p]]), n, rc, m_code)
-    return r, phi, dphi, d2phi
+        c[p] = pair_coef(kind, prm, dia[ii[p]], dia[jj[p]], spc[ii[p]], spc[jj[p]])
+        phi[p], dphi[p], d2phi[p] = pair_derivs(kind, prm, r[p], c[p])
+    return r, c, phi, dphi, d2phi
 
 
-def energy_forces_arrays(positions, diameters, box, pot: TaperedIPL):
+def energy_forces_arrays(positions, diameters, box, pot: PairPotential, species=None):
     """Total energy and forces (N, d) from raw arrays (positions wrapped into [0, box))."""
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     diameters = np.ascontiguousarray(diameters, dtype=np.float64)
-    n, rc, m = pot.params
+    species = _species(species, positions.shape[0])
+    rc = pot.r_max
     check_box(box, rc)
     nc, reach = cell_grid(box, rc)
     if nc:
-        return _cell_energy_forces(positions, diameters, float(box), nc, reach, n, rc, m)
+        return _cell_energy_forces(positions, diameters, species, float(box), nc, reach, pot.kind,
+                                   pot.kernel_params, rc)
     ii, jj, dr = neighbour_pairs(positions, box, rc)
-    return _energy_forces_kernel(ii, jj, dr, diameters, n, rc, m, positions.shape[0])
+    return _energy_forces_kernel(ii, jj, dr, diameters, species, pot.kind, pot.kernel_params, positions.shape[0])
 
 
-def energy_and_forces(conf: Configuration, pot: TaperedIPL):
+def energy_and_forces(conf: Configuration, pot: PairPotential):
     """Total potential energy (SPEC §2, paper Eq. 13) and forces F = -dE/dx, shape (N, d)."""
     _check(conf, pot)
-    return energy_forces_arrays(conf.positions, conf.diameters, conf.box, pot)
+    return energy_forces_arrays(conf.positions, conf.diameters, conf.box, pot, conf.species)
 
 
-def energy(conf: Configuration, pot: TaperedIPL) -> float:
+def energy(conf: Configuration, pot: PairPotential) -> float:
     """Total potential energy V = sum over pairs of phi(r_ij)."""
     return float(energy_and_forces(conf, pot)[0])
 
 
-def forces(conf: Configuration, pot: TaperedIPL) -> np.ndarray:
+def forces(conf: Configuration, pot: PairPotential) -> np.ndarray:
     """Forces F = -dV/dx, shape (N, d)."""
     return energy_and_forces(conf, pot)[1]
 
 
 @dataclass(frozen=True)
 class PairTerms:
-    """Per-pair quantities for every pair with r < r_cut (P pairs).
+    """Per-pair quantities for every pair closer than the potential's largest range r_max (P pairs;
+    pairs beyond their own cutoff have phi = phi' = phi'' = 0).
 
     Attributes:
         i, j: (P,) int64 particle indices, i < j.
         r: (P,) distances. unit: (P, d) unit vectors e = (x_j - x_i) / r (minimum image).
         phi, dphi, d2phi: (P,) pair energy and its first two radial derivatives.
+        coef: (P,) pair coefficients of the contract (what the stress code needs beside r).
     """
 
     i: np.ndarray
@@ -165,6 +181,7 @@ class PairTerms:
     phi: np.ndarray
     dphi: np.ndarray
     d2phi: np.ndarray
+    coef: np.ndarray | None = None
 
     @property
     def psi(self) -> np.ndarray:
@@ -172,25 +189,28 @@ class PairTerms:
         return self.r * self.dphi
 
 
-def pair_terms(conf: Configuration, pot: TaperedIPL) -> PairTerms:
-    """Distances, unit vectors and phi, phi', phi'' of every interacting pair."""
+def pair_terms(conf: Configuration, pot: PairPotential) -> PairTerms:
+    """Distances, unit vectors, pair coefficients and phi, phi', phi'' of every pair within r_max."""
     _check(conf, pot)
-    return _pair_terms_arrays(conf.positions, conf.diameters, conf.box, pot)
+    return _pair_terms_arrays(conf.positions, conf.diameters, conf.box, pot, conf.species)
 
 
-def _pair_terms_arrays(positions, diameters, box, pot: TaperedIPL) -> PairTerms:
-    ii, jj, dr = neighbour_pairs(positions, box, pot.r_cut)
-    n, rc, m = pot.params
-    r, phi, dphi, d2phi = _pair_kernel(ii, jj, dr, diameters, n, rc, m)
-    return PairTerms(ii, jj, r, dr / r[:, None], phi, dphi, d2phi)
+def _pair_terms_arrays(positions, diameters, box, pot: PairPotential, species=None) -> PairTerms:
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    diameters = np.ascontiguousarray(diameters, dtype=np.float64)
+    species = _species(species, positions.shape[0])
+    ii, jj, dr = neighbour_pairs(positions, box, pot.r_max)
+    r, c, phi, dphi, d2phi = _pair_kernel(ii, jj, dr, diameters, species, pot.kind, pot.kernel_params)
+    return PairTerms(ii, jj, r, dr / r[:, None], phi, dphi, d2phi, c)
 
 
-def pair_stresses(conf: Configuration, pot: TaperedIPL) -> np.ndarray:
-    """psi = r phi'(r) for every pair with r < r_cut (SPEC §4; sigma = |psi|). Shape (P,)."""
+def pair_stresses(conf: Configuration, pot: PairPotential) -> np.ndarray:
+    """psi = r phi'(r) for every pair within r_max (SPEC §4; sigma = |psi|; 0 beyond a pair's own
+    cutoff). Shape (P,)."""
     return pair_terms(conf, pot).psi
 
 
-def pressure(conf: Configuration, pot: TaperedIPL, terms: PairTerms | None = None) -> float:
+def pressure(conf: Configuration, pot: PairPotential, terms: PairTerms | None = None) -> float:
     """Athermal virial pressure P = -(1 / (d V)) sum over pairs of r phi'(r) (= -dE/dV under affine dilation).
 
     ``terms``: optional precomputed :func:`pair_terms` of ``conf`` (saves a neighbour search)."""
@@ -276,13 +296,12 @@ def _hessian_csr(ii, jj, unit, c1, c2, npart):
     return indptr, indices, data
 
 
-def hessian_arrays(positions, diameters, box, pot: TaperedIPL, delta: float = 0.0) -> sp.csr_matrix:
+def hessian_arrays(positions, diameters, box, pot: PairPotential, delta: float = 0.0, species=None) -> sp.csr_matrix:
     """Sparse Hessian from raw arrays; see :func:`hessian`."""
     positions = np.ascontiguousarray(positions, dtype=np.float64)
-    diameters = np.ascontiguousarray(diameters, dtype=np.float64)
     if not (0.0 <= delta <= 1.0):  # before the neighbour search
         raise ValueError(f"delta = {delta!r}, expected a number in [0, 1]")
-    return hessian_from_terms(_pair_terms_arrays(positions, diameters, box, pot), positions.shape[0], delta)
+    return hessian_from_terms(_pair_terms_arrays(positions, diameters, box, pot, species), positions.shape[0], delta)
 
 
 def hessian_from_terms(terms: PairTerms, n_particles: int, delta: float = 0.0) -> sp.csr_matrix:
@@ -311,7 +330,7 @@ def hessian_from_terms(terms: PairTerms, n_particles: int, delta: float = 0.0) -
     return h
 
 
-def hessian(conf: Configuration, pot: TaperedIPL, delta: float = 0.0) -> sp.csr_matrix:
+def hessian(conf: Configuration, pot: PairPotential, delta: float = 0.0) -> sp.csr_matrix:
     """Sparse Hessian (unit masses) as CSR, shape (dN, dN), row index i*d + alpha (SPEC §3.4).
 
     Pair block K^ab = phi'' e^a e^b + (1 - delta) (phi'/r) (delta_ab - e^a e^b); H_ij = -K_ij for
@@ -324,4 +343,4 @@ def hessian(conf: Configuration, pot: TaperedIPL, delta: float = 0.0) -> sp.csr_
         delta: in [0, 1].
     """
     _check(conf, pot)
-    return hessian_arrays(conf.positions, conf.diameters, conf.box, pot, delta)
+    return hessian_arrays(conf.positions, conf.diameters, conf.box, pot, delta, conf.species)

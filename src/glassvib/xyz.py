@@ -3,12 +3,14 @@
 Layout of one frame::
 
     N
-    Lattice="L 0 0 0 L 0 0 0 L" Properties=species:S:1:pos:R:3:diameter:R:1 pbc="T T T" dimension=3 box=L key=value ...
-    X  x  y  z  a
+    Lattice="L 0 0 0 L 0 0 0 L" Properties=species:S:1:pos:R:3:diameter:R:1:type:I:1 pbc="T T T" dimension=3 box=L key=value ...
+    X  x  y  z  a  s
     ...
 
 ASE and OVITO only know three-dimensional positions: in 2D the third coordinate is written as 0
-(pbc="T T F"); in 4D the fourth coordinate is an extra column ``w`` after the diameter. The box side
+(pbc="T T F"); in 4D the fourth coordinate is an extra column ``w`` after the diameter. The integer
+species of the models with several particle types is the column ``type`` (last; files without it,
+written before issue 12, read as species 0); the element symbol stays ``X``. The box side
 ``box`` and ``dimension`` in the comment line are authoritative for our reader. Numbers are written
 with 17 significant digits so that a round trip is exact. Extra metadata (taper, seed, T_p, ...)
 are simple key=value pairs in the comment line.
@@ -72,7 +74,7 @@ def write_configuration(path, conf: Configuration, metadata: dict | None = None)
     L = conf.box
     lz = L if d >= 3 else 1.0
     lattice = f"{L!r} 0 0 0 {L!r} 0 0 0 {lz!r}"
-    props = "species:S:1:pos:R:3:diameter:R:1" + (":w:R:1" if d == 4 else "")
+    props = "species:S:1:pos:R:3:diameter:R:1" + (":w:R:1" if d == 4 else "") + ":type:I:1"
     pbc = "T T T" if d >= 3 else "T T F"
     head = [f'Lattice="{lattice}"', f"Properties={props}", f'pbc="{pbc}"', f"dimension={d}", f"box={L!r}"]
     head += [f"{k}={_format_value(v)}" for k, v in metadata.items()]
@@ -82,7 +84,7 @@ def write_configuration(path, conf: Configuration, metadata: dict | None = None)
     if d == 4:
         cols[:, 4] = conf.positions[:, 3]
     lines = [str(n), " ".join(head)]
-    lines += ["X " + " ".join(repr(float(x)) for x in row) for row in cols]
+    lines += ["X " + " ".join(repr(float(x)) for x in row) + f" {int(s)}" for row, s in zip(cols, conf.species)]
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".xyz", dir=folder)
     try:
@@ -130,11 +132,13 @@ def read_configuration(path) -> Configuration:
         rows = [fh.readline().split() for _ in range(n)]
     if any(len(r) < 5 for r in rows):
         raise ValueError(f"{path}: expected {n} particle lines with at least 5 columns")
-    data = np.array([[float(x) for x in r[1:]] for r in rows])
+    has_type = ":type:I:1" in head.get("Properties", "")
+    data = np.array([[float(x) for x in (r[1:-1] if has_type else r[1:])] for r in rows])
+    species = np.array([int(r[-1]) for r in rows], np.int64) if has_type else None
     pos = np.empty((n, d))
     pos[:, : min(d, 3)] = data[:, : min(d, 3)]
     if d == 4:
         pos[:, 3] = data[:, 4]
     if not math.isfinite(box):
         raise ValueError(f"{path}: box = {box}")
-    return Configuration(pos, data[:, 3], box)
+    return Configuration(pos, data[:, 3], box, species)
