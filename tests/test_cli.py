@@ -78,6 +78,46 @@ def test_sample_inf_is_deterministic(tmp_path):
     assert meta["point_path"] == POINT and meta["provenance"]["seeds"] == "[11]"
 
 
+def test_model_chain_reads_the_definition_from_the_point_folder(tmp_path):
+    """A potential other than tipl: `glassvib potential` writes the point folder's definition,
+    sample draws the model's particles (species, density) from it, quench and analyze take the
+    potential from the file's metadata and analyze records it in the provenance."""
+    point = "d2/N36/Tpinf/m3/bipl"
+    batch = tmp_path / point / "batch000"
+    batch.mkdir(parents=True)
+    assert main(["potential", "--spec", '{"model": "binary_ipl"}', "--output",
+                 str(tmp_path / point / "potential.json")]) == 0
+    assert json.loads((tmp_path / point / "potential.json").read_text())["model"] == "binary_ipl"
+    assert main(["sample", "--point", point, "--n-samples", "2", "--seed", "3",
+                 "--output", str(batch / "parents.npz")]) == 0
+    p = np.load(batch / "parents.npz")
+    assert p["species"].shape == (2, 36) and set(np.unique(p["species"])) == {0, 1}
+    assert math.isclose(float(p["box"]), (36 / 0.86) ** 0.5)
+    assert json.loads(str(p["meta"]))["potential"]["model"] == "binary_ipl"
+    assert main(["quench", "--input", str(batch / "parents.npz"), "--output", str(batch / "inherent.npz")]) == 0
+    q = np.load(batch / "inherent.npz")
+    assert q["converged"].all() and np.array_equal(q["species"], p["species"])
+    assert main(["analyze", "--input", str(batch / "inherent.npz"), "--k", "all", "--output-dir", str(batch)]) == 0
+    prov = read_provenance(batch / "samples.parquet")
+    assert json.loads(prov["potential"])["model"] == "binary_ipl"
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["potential", "--spec", '{"model": "lj"}', "--output", "p.json"], "allowed: tapered_ipl"),
+    (["potential", "--spec", "not json", "--output", "p.json"], "--spec"),
+    (["sample", "--point", "d2/N36/Tpinf/m2/bipl", "--potential-spec", '{"model": "binary_ipl"}', "--n-samples", "1",
+      "--seed", "1", "--output", "x.npz"], "cutoff order m = 3.0, the path says m = 2"),
+    (["sample", "--point", "d2/N36/Tpinf/m2/tipl", "--potential-spec", '{"model": "tapered_ipl"}', "--n-samples",
+      "1", "--seed", "1", "--output", "x.npz"], "defined by its path"),
+])
+def test_bad_model_arguments_exit_2(argv, fragment, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+    assert not (tmp_path / "x.npz").exists() and not (tmp_path / "p.json").exists()
+
+
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
     """sample -> quench -> analyze for one tiny batch (real physics)."""

@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from glassvib.study import ConfigError, Point, batch_seed, load_study
+from glassvib.study import ConfigError, Point, batch_seed, format_value, load_study
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
+TINY_ALL = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
+# the tapered-IPL block of tiny.yaml (the override tests split and repeat it); the two-model config
+# is tested below with TINY_ALL
+TINY = {**TINY_ALL, "sweeps": TINY_ALL["sweeps"][:1]}
 
 
 def _set(path, value):
@@ -39,7 +42,22 @@ BAD = {
     "N below box rule": (_set(["sweeps", 0, "N"], [12]), ["sweeps[0].N = 12", "2 r_c", "N >= 16 for d = 2"]),
     "negative sample count": (_set(["sweeps", 0, "n_samples"], -4), ["sweeps[0].n_samples", "integer >= 1"]),
     "string sample count": (_set(["sweeps", 0, "n_samples"], "ten"), ["sweeps[0].n_samples", "integer >= 1"]),
-    "potential unknown": (_set(["sweeps", 0, "potential"], ["lj"]), ["sweeps[0].potential[0]", "tipl"]),
+    "potential unknown": (_set(["sweeps", 0, "potential"], ["lj"]), ["sweeps[0].potential[0] = 'lj'", "tipl or an id",
+                                                                       "'bipl'"]),
+    "potential bad id": (_set(["sweeps", 0, "potential"], ["l-j"]), ["sweeps[0].potential[0]", "tipl or an id"]),
+    "model unknown": (_set(["potentials", "lj"], {"model": "lj"}), ["potentials.lj.model", "lennard_jones"]),
+    "model parameter unknown": (_set(["potentials", "bipl"], {"model": "binary_ipl", "lam": 1.2}),
+                                ["'lam'", "potentials.bipl", "lam_01"]),
+    "model parameter value": (_set(["potentials", "lj"], {"model": "lennard_jones", "taper": 0}),
+                              ["potentials.lj.taper", "an integer >= 1, or inf"]),
+    "potential id tipl redefined": (_set(["potentials", "tipl"], {"model": "tapered_ipl"}),
+                                    ["key potentials", "'tipl'", "other than the built-in tipl"]),
+    "taper missing for tipl": (lambda c: c["sweeps"][0].pop("taper"), ["missing required key 'taper'", "sweeps[0]"]),
+    "taper for another model": (lambda c: (c["sweeps"][0].update(potential=["bipl"])),
+                                ["sweeps[0].taper", "applies to the built-in tipl only", "potentials.<id>.taper"]),
+    "N below box rule of a model": (lambda c: (c["potentials"].update(lj={"model": "lennard_jones"}),
+                                               c["sweeps"][0].pop("taper"), c["sweeps"][0].update(potential=["lj"], N=[25])),
+                                    ["sweeps[0].N = 25", "potential lj", "N >= 30 for d = 2"]),
     "delta above one": (_set(["modes", "delta"], 1.5), ["modes.delta", "[0, 1]"]),
     "k too large": (_set(["modes", "k"], 10_000), ["modes.k = 10000", "or all"]),
     "mc budget": (_set(["mc", "max_sweeps"], 10), ["mc.max_sweeps", "samples_per_batch"]),
@@ -86,6 +104,32 @@ def test_good_configs_expand():
         assert sum(study.batch_size(path, b) for b in study.batches(path)) == n
     tps = {p.T_p for p, _, _ in study.points.values()}
     assert any(math.isinf(t) for t in tps), "default study quenches from T_p = inf"
+
+
+def test_two_models_in_one_study():
+    """tiny.yaml: the tapered IPL's paths are those of every earlier study; the binary IPL's carry
+    its id and its own cutoff order (m = 3), and the study knows each point's potential."""
+    study = load_study(copy.deepcopy(TINY_ALL))
+    assert {"d2/N36/Tpinf/m2/tipl", "d2/N36/Tp0.5/minf/tipl", "d2/N36/Tpinf/m3/bipl", "d2/N36/Tp1/m3/bipl"} \
+        <= set(study.points)
+    for path, (pt, _, _) in study.points.items():
+        assert Point.from_path(path) == pt
+        pot = study.point_potential(path)
+        assert pot.cutoff_order == pt.taper
+        if pt.potential == "tipl":
+            assert study.potential_spec(path) is None and pot.r_max == 1.955
+        else:
+            assert study.potential_spec(path) == pot.spec() and pot.MODEL == "binary_ipl"
+
+
+def test_published_tapered_ipl_paths_are_unchanged():
+    """The published campaigns' configs expand to tipl paths d<d>/N<N>/Tp<T>/m<m>/tipl as before."""
+    for name in ("paper-lite.yaml", "taper-scan.yaml", "paper.yaml"):
+        study = load_study(yaml.safe_load((REPO / "config" / name).read_text()))
+        for path, (pt, _, _) in study.points.items():
+            assert pt.potential == "tipl" and path == (f"d{pt.d}/N{pt.N}/Tp{format_value(pt.T_p)}/"
+                                                       f"m{format_value(pt.taper)}/tipl")
+    assert "d3/N1000/Tp0.33/m2/tipl" in load_study(yaml.safe_load((REPO / "config" / "paper-lite.yaml").read_text())).points
 
 
 def test_inf_spellings_and_seeds():

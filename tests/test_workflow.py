@@ -72,6 +72,33 @@ def tiny_run(tmp_path_factory):
             "log": run2.stderr, "wall": wall}
 
 
+def _n_points(cfg) -> int:
+    from glassvib.study import load_study
+
+    return len(load_study(cfg).points)
+
+
+def test_two_models_in_one_study(tiny_run):
+    """The tiny config runs the tapered IPL and the binary IPL side by side: the binary IPL's point
+    folder holds its definition, its samples have two species at the thesis' density, and the two
+    models' predictions differ (3 + 2/m with m = 3 for the binary IPL)."""
+    import json
+
+    import numpy as np
+
+    from glassvib.tables import read_table
+
+    res = tiny_run["work"] / "results"
+    spec = json.loads((res / "d2/N36/Tp1/m3/bipl/potential.json").read_text())
+    assert spec["model"] == "binary_ipl"
+    with np.load(res / "d2/N36/Tp1/m3/bipl/batch000/inherent.npz") as z:
+        assert set(np.unique(z["species"])) == {0, 1} and float(z["box"]) == pytest.approx((36 / 0.86) ** 0.5)
+    assert not (res / "d2/N36/Tp0.5/m2/tipl/potential.json").exists()  # tipl: defined by its path
+    ex = read_table(res / "tables" / "exponents.parquet")
+    assert set(ex["potential"]) == {"tipl", "bipl"}
+    assert np.allclose(ex.loc[ex["potential"] == "bipl", "s_ghet"], 3 + 2 / 3)
+
+
 def test_restart_keeps_finished_batches(tiny_run):
     assert tiny_run["interrupted"], "the first run finished before it could be interrupted"
     assert tiny_run["done"], "nothing was finished before the interrupt"
@@ -134,7 +161,7 @@ def test_paper_target(tiny_run):
     from glassvib.costs import cost_table
 
     tab = cost_table(work / "results")
-    assert len(tab) == len(tiny_run["cfg"]["sweeps"][0]["T_p"]) * len(tiny_run["cfg"]["sweeps"][0]["taper"])
+    assert len(tab) == _n_points(tiny_run["cfg"])
     assert (tab[["quench", "analyze"]] > 0).all().all()
     for point in tab["point"]:
         assert point in text
@@ -151,6 +178,5 @@ def test_scan_target(tiny_run):
     for name in SCAN_FIGURES:
         for ext in ("png", "pdf"):
             assert (figs / f"{name}.{ext}").stat().st_size > 1000, f"{name}.{ext} missing or empty"
-    sweep = tiny_run["cfg"]["sweeps"][0]
     rows = [line for line in (figs / "scan_table.md").read_text().splitlines()[2:] if line.startswith("|")]
-    assert len(rows) == len(sweep["T_p"]) * len(sweep["taper"])
+    assert len(rows) == _n_points(tiny_run["cfg"])

@@ -26,7 +26,7 @@ import scipy.optimize
 from .configuration import random_configuration
 from .decorrelation import block_error, equilibration_verdict
 from .minimize import quench
-from .potential import TaperedIPL
+from .potentials import TaperedIPL
 from .swap_mc import SwapMonteCarlo
 from .system import pressure
 
@@ -55,7 +55,8 @@ def _quench_stats(confs, pot, tol):
             "max_force_max": float(np.max(fmax))}
 
 
-def calibration_point(d: int, N: int, taper: float, temperature: float, seed: int, *, diameters_seed=0,
+def calibration_point(d: int, N: int, taper: float, temperature: float, seed: int, *, pot=None, potential="tipl",
+                      diameters_seed=0,
                       equilibration_sweeps: int = 30000, production_sweeps: int = 16000, n_samples: int = 8,
                       noswap_sweeps: int = 20000, record_every: int = 5, tol: float = 1e-10,
                       min_sweeps: int = 1000, min_spacing: int = 100, n_tau_eq: float = 20.0,
@@ -71,14 +72,18 @@ def calibration_point(d: int, N: int, taper: float, temperature: float, seed: in
     at most ``equilibration_sweeps``); samples spaced by max(``min_spacing``, 2 tau), at most
     ``production_sweeps`` in all; the no-swap run until ``n_tau_noswap`` of its own taus (at most
     ``noswap_sweeps``). Budgets that run out show up as ``equilibrated = False`` / nan tau.
+
+    ``pot``: the potential (default the tapered IPL with ``taper``); ``potential``: its id for the
+    row (the row's ``taper`` is then the potential's cutoff order).
     """
-    pot = TaperedIPL(taper=taper)
+    pot = TaperedIPL(taper=taper) if pot is None else pot
+    taper = pot.cutoff_order
     ss = np.random.SeedSequence(seed)
     conf_seed, mc_seed, noswap_seed = ss.spawn(3)
     t0 = time.perf_counter()
     row = {"d": d, "N": N, "taper": float(taper), "T_p": float(temperature), "seed": int(seed),
-           "diameters_seed": int(diameters_seed)}
-    base = random_configuration(d, N, diameters_seed)
+           "diameters_seed": int(diameters_seed), "potential": str(potential)}
+    base = random_configuration(d, N, diameters_seed, model=pot)
 
     def random_positions(s):
         rng = np.random.Generator(np.random.PCG64(s))
@@ -138,16 +143,19 @@ def _run_until_decorrelated(mc, min_sweeps, max_sweeps, n_tau, chunk):
 
 
 def calibration_scan(d=3, N=1000, tapers=(2, math.inf), temperatures=DEFAULT_TEMPERATURES, seed=2024,
-                     include_ideal_gas=True, on_row=None, **kwargs) -> pd.DataFrame:
-    """All rows, temperatures from high to low, tapers interleaved; ``on_row(df)`` after each row."""
+                     include_ideal_gas=True, on_row=None, potentials=None, **kwargs) -> pd.DataFrame:
+    """All rows, temperatures from high to low, potentials interleaved; ``on_row(df)`` after each row.
+
+    ``potentials``: list of (id, potential) to scan; default the tapered IPL with each of ``tapers``."""
     temps = sorted((float(t) for t in temperatures), reverse=True)
     if include_ideal_gas:
         temps = [math.inf] + [t for t in temps if not math.isinf(t)]
+    entries = [("tipl", TaperedIPL(taper=m)) for m in tapers] if potentials is None else list(potentials)
     rows = []
     for k, t in enumerate(temps):
-        for j, m in enumerate(tapers):
+        for j, (pid, pot) in enumerate(entries):
             point_seed = int(seed) * 1000 + 10 * k + j  # recorded in the row
-            rows.append(calibration_point(d, N, m, t, point_seed, **kwargs))
+            rows.append(calibration_point(d, N, pot.cutoff_order, t, point_seed, pot=pot, potential=pid, **kwargs))
             if on_row is not None:
                 on_row(pd.DataFrame(rows))
     return pd.DataFrame(rows)
@@ -212,9 +220,12 @@ def onset_temperature(T, e_is, e_err, e_plateau, e_plateau_err, z: float = 3.0) 
 
 
 def summarize(df: pd.DataFrame) -> dict:
-    """Per taper: onset temperature, T_d fit, lowest equilibrated T_p, recommended high / low T_p."""
+    """Per potential and taper: onset temperature, T_d fit, lowest equilibrated T_p, recommended high /
+    low T_p. Keys: the taper m for the tapered IPL (as before), "<id> m=<m>" for other potentials."""
     out = {}
-    for m, g in df.groupby("taper"):
+    if "potential" not in df:
+        df = df.assign(potential="tipl")
+    for (pid, m), g in df.groupby(["potential", "taper"]):
         g = g.sort_values("T_p", ascending=False)
         gas = g[~np.isfinite(g["T_p"])]
         fin = g[np.isfinite(g["T_p"])]
@@ -239,7 +250,7 @@ def summarize(df: pd.DataFrame) -> dict:
             above = eq[eq["T_p"] >= fit["T_d"]]
             low = float(above["T_p"].min()) if len(above) else float("nan")
         high = 2.0 * t_on if math.isfinite(t_on) else float(fin["T_p"].max())
-        out[str(m)] = {"taper": float(m), "e_is_plateau": e_pl, "T_onset": t_on, "T_d": fit["T_d"],
+        out[_label(pid, m)] = {"potential": str(pid), "taper": float(m), "e_is_plateau": e_pl, "T_onset": t_on, "T_d": fit["T_d"],
                        "gamma": fit["gamma"], "tau_fit_points": fit["n_points"], "tau_fit_rms": fit["rms"],
                        "T_d_range": fit["T_range"],
                        "T_d_method": fit["method"] + f" over T_p in {fit['T_range']}",
@@ -249,6 +260,15 @@ def summarize(df: pd.DataFrame) -> dict:
     return out
 
 
+def _fmt_m(m) -> str:
+    return "inf" if math.isinf(m) else str(int(m))
+
+
+def _label(pid, m) -> str:
+    """Summary key: the taper alone for the tapered IPL (as before issue 12), else "<id> m=<m>"."""
+    return str(float(m)) if pid == "tipl" else f"{pid} m={_fmt_m(m)}"
+
+
 def plot_calibration(df: pd.DataFrame, summary: dict, path_stem) -> list:
     """e_IS(T_p), tau(T_p) with / without swaps, acceptance; writes ``path_stem``.png and .pdf."""
     import matplotlib
@@ -256,15 +276,17 @@ def plot_calibration(df: pd.DataFrame, summary: dict, path_stem) -> list:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 3, figsize=(13, 4))
-    for m, g in df.groupby("taper"):
-        lab = "m = inf" if math.isinf(m) else f"m = {int(m)}"
+    if "potential" not in df:
+        df = df.assign(potential="tipl")
+    for (pid, m), g in df.groupby(["potential", "taper"]):
+        lab = ("m = inf" if math.isinf(m) else f"m = {int(m)}") if pid == "tipl" else f"{pid} (m = {_fmt_m(m)})"
         fin = g[np.isfinite(g["T_p"])].sort_values("T_p")
         ax[0].errorbar(fin["T_p"], fin["e_is_mean"], yerr=fin["e_is_err"], marker="o", label=lab, capsize=2)
         gas = g[~np.isfinite(g["T_p"])]
         if len(gas):
             ax[0].axhline(float(gas["e_is_mean"].iloc[0]), ls=":", color=ax[0].lines[-1].get_color(),
                           label=f"{lab}, T_p = inf")
-        s = summary.get(str(m), {})
+        s = summary.get(_label(pid, m), {})
         if math.isfinite(s.get("T_onset", float("nan"))):
             ax[0].axvline(s["T_onset"], ls="--", color=ax[0].lines[-1].get_color(), alpha=0.5)
         if "tau_swap_sweeps" in fin:
@@ -328,7 +350,7 @@ def _write_parquet(df: pd.DataFrame, path: Path, metadata: dict) -> None:
 def run_calibration(results: str = "results", d: int = 3, N: int = 1000, tapers=(2, math.inf),
                     temperatures=DEFAULT_TEMPERATURES, seed: int = 2024, equilibration_sweeps: int = 30000,
                     production_sweeps: int = 16000, n_samples: int = 8, noswap_sweeps: int = 20000,
-                    record_every: int = 5, tol: float = 1e-10, progress: bool = False):
+                    record_every: int = 5, tol: float = 1e-10, progress: bool = False, potentials=None):
     """Run the scan and write ``<results>/tables/calibration.parquet`` (rewritten after every row, so a
     partial scan is usable) and ``<results>/figures/calibration.{png,pdf}``.
 
@@ -343,17 +365,19 @@ def run_calibration(results: str = "results", d: int = 3, N: int = 1000, tapers=
     params = dict(d=d, N=N, tapers=[float(m) for m in tapers], temperatures=[float(t) for t in temperatures],
                   seed=seed, equilibration_sweeps=equilibration_sweeps, production_sweeps=production_sweeps,
                   n_samples=n_samples, noswap_sweeps=noswap_sweeps, record_every=record_every, tol=tol)
+    if potentials is not None:
+        params["potentials"] = {pid: pot.spec() for pid, pot in potentials}
     meta = {"version": __version__, "git_commit": _git_commit(), "params": params}
 
     def on_row(df):
         _write_parquet(df, table_path, {**meta, "complete": False})
         if progress:
             r = df.iloc[-1]
-            print(f"[calibration] m={r['taper']} T_p={r['T_p']} e_IS={r['e_is_mean']:.5f}+-{r['e_is_err']:.5f} "
+            print(f"[calibration] {r['potential']} m={r['taper']} T_p={r['T_p']} e_IS={r['e_is_mean']:.5f}+-{r['e_is_err']:.5f} "
                   f"tau_swap={r.get('tau_swap_sweeps', float('nan')):.4g} "
                   f"tau_noswap={r.get('tau_noswap_sweeps', float('nan')):.4g} wall={r['wall_s']:.0f}s", flush=True)
 
-    df = calibration_scan(d, N, tapers, temperatures, seed, on_row=on_row,
+    df = calibration_scan(d, N, tapers, temperatures, seed, on_row=on_row, potentials=potentials,
                           equilibration_sweeps=equilibration_sweeps, production_sweeps=production_sweeps,
                           n_samples=n_samples, noswap_sweeps=noswap_sweeps, record_every=record_every, tol=tol)
     summary = summarize(df)

@@ -5,6 +5,7 @@ atomically (temporary name + rename), so an interrupted job leaves either a comp
 No physics lives here. Bad input exits with status 2 and a one-line message naming the argument.
 
     glassvib sample    --point d3/N125/Tp0.3/m2/tipl --n-samples 10 --seed 1 --output parents.npz
+    glassvib potential --spec '{"model": "lennard_jones", "taper": 2}' --output <point folder>/potential.json
     glassvib quench    --input parents.npz --output inherent.npz
     glassvib analyze   --input inherent.npz --output-dir <batch folder>
     glassvib aggregate --batch-dirs <batch folders...> --output-dir results/tables
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .provenance import atomic_path, provenance
-from .study import DEFAULTS, Point, parse_value
+from .study import BUILTIN_POTENTIAL, DEFAULTS, Point, builtin_potential, parse_value
 
 __all__ = ["main", "build_parser"]
 
@@ -40,13 +41,37 @@ def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def _potential(point: Point):
-    from .potential import TaperedIPL
+def _potential(point: Point, spec=None):
+    """The pair potential of a point: the built-in tipl from the path, or the definition ``spec``
+    ({"model": ..., parameters}) of the point's potential id, whose cutoff order must be the
+    path's m."""
+    from .potentials import make_potential
 
-    if point.potential != "tipl":
-        raise ValueError(f"--potential {point.potential!r} is not supported; allowed: tipl")
-    m = point.taper
-    return TaperedIPL(n=12, r_cut=1.955, taper=(float("inf") if math.isinf(m) else int(m)))
+    if spec is None:
+        if point.potential != BUILTIN_POTENTIAL:
+            raise ValueError(f"potential {point.potential!r} of {point.path} needs its definition: --potential-spec "
+                             f"or a potential.json in the point's folder (glassvib potential)")
+        return builtin_potential(point.taper)
+    if point.potential == BUILTIN_POTENTIAL:
+        raise ValueError(f"{point.path}: the built-in {BUILTIN_POTENTIAL} is defined by its path; give no definition")
+    pot = make_potential(spec, where=f"potential {point.potential}")
+    if float(pot.cutoff_order) != float(point.taper):
+        raise ValueError(f"{point.path}: the definition of {point.potential} has cutoff order m = "
+                         f"{pot.cutoff_order}, the path says m = {point.taper}")
+    return pot
+
+
+def _stored_potential(point: Point, meta: dict):
+    """The potential recorded in an .npz's metadata (files written before issue 12 hold tipl only)."""
+    return _potential(point, meta.get("potential"))
+
+
+def _conf_of(arrays, i):
+    """Configuration i of a parents/inherent .npz (species all 0 in files written before issue 12)."""
+    from .configuration import Configuration
+
+    species = arrays["species"][i] if "species" in arrays else None
+    return Configuration(arrays["positions"][i], arrays["diameters"][i], float(arrays["box"]), species)
 
 
 def _point_from_args(args) -> Point:
@@ -107,24 +132,39 @@ def _seed_ints(seed: int, n: int) -> list:
 # sample
 
 
+def _spec_of_sample(args, point):
+    """--potential-spec, else <point folder>/potential.json (two levels above --output) for a
+    potential other than the built-in tipl, else None."""
+    if args.potential_spec:
+        return json.loads(args.potential_spec)
+    if point.potential == BUILTIN_POTENTIAL:
+        return None
+    path = Path(args.output).resolve().parent.parent / "potential.json"
+    if not path.exists():
+        raise FileNotFoundError(f"potential {point.potential!r} of {point.path} is not the built-in tipl: give its "
+                                f"definition with --potential-spec or in {path} (glassvib potential)")
+    return json.loads(path.read_text())
+
+
 def cmd_sample(args) -> int:
     from .configuration import random_configuration
 
     point = _point_from_args(args)
-    pot = _potential(point)
+    pot = _potential(point, _spec_of_sample(args, point))
     n = int(args.n_samples)
     if n < 1:
         raise ValueError(f"--n-samples = {n}, expected >= 1")
     mc = {**DEFAULTS["mc"], **(json.loads(args.mc) if args.mc else {})}
     first = int(args.first_sample)
-    positions, diameters, sample_seeds, equilibrated, acc_move, acc_swap, per_meta = [], [], [], [], [], [], []
+    positions, diameters, species, sample_seeds, equilibrated, acc_move, acc_swap, per_meta = [], [], [], [], [], [], [], []
     _log(f"sample {point.path}: {n} sample(s), seed {args.seed}")
     if math.isinf(point.T_p):
         # SPEC §3.1: T_p = inf means a quench straight from the ideal-gas state; one seed per sample.
         for i, s in enumerate(_seed_ints(args.seed, n)):
-            conf = random_configuration(point.d, point.N, seed=s)
+            conf = random_configuration(point.d, point.N, seed=s, model=pot)
             positions.append(conf.positions)
             diameters.append(conf.diameters)
+            species.append(conf.species)
             sample_seeds.append(s)
             equilibrated.append(True)
             acc_move.append(float("nan"))
@@ -134,7 +174,7 @@ def cmd_sample(args) -> int:
         from .parent_liquid import draw_parent_samples
 
         init_seed, mc_seed = _seed_ints(args.seed, 2)
-        conf0 = random_configuration(point.d, point.N, seed=init_seed)
+        conf0 = random_configuration(point.d, point.N, seed=init_seed, model=pot)
         draws = _call_with_supported(
             draw_parent_samples, conf0, pot, point.T_p, n, mc_seed,
             equilibration_sweeps=mc["equilibration_sweeps"], min_spacing_sweeps=mc["spacing_sweeps"],
@@ -146,16 +186,19 @@ def cmd_sample(args) -> int:
         for conf, meta in draws:
             positions.append(conf.positions)
             diameters.append(conf.diameters)
+            species.append(conf.species)
             sample_seeds.append(int(args.seed))
             equilibrated.append(bool(meta.get("equilibrated", False)))
             acc_move.append(float(meta.get("acc_move", meta.get("acceptance_move", float("nan")))))
             acc_swap.append(float(meta.get("acc_swap", meta.get("acceptance_swap", float("nan")))))
             per_meta.append({k: v for k, v in meta.items() if np.ndim(v) == 0 or isinstance(v, str)})
-    box = point.box
+    box = (point.N / pot.default_density(point.d)) ** (1.0 / point.d)
     meta = {"point": point.as_dict(), "point_path": point.path, "batch_seed": int(args.seed),
             "samples": per_meta, "mc": mc,
             "provenance": provenance(args.config_hash, seeds=[int(args.seed)])}
-    _save_npz(args.output, {
+    if point.potential != BUILTIN_POTENTIAL:
+        meta["potential"] = pot.spec()
+    arrays = {
         "positions": np.asarray(positions, dtype=np.float64),
         "diameters": np.asarray(diameters, dtype=np.float64),
         "box": np.float64(box),
@@ -164,10 +207,31 @@ def cmd_sample(args) -> int:
         "equilibrated": np.asarray(equilibrated, dtype=bool),
         "acc_move": np.asarray(acc_move, dtype=np.float64),
         "acc_swap": np.asarray(acc_swap, dtype=np.float64),
-    }, meta)
+    }
+    if point.potential != BUILTIN_POTENTIAL:  # (tipl files keep their former layout: one species)
+        arrays["species"] = np.asarray(species, dtype=np.int64)
+    _save_npz(args.output, arrays, meta)
     if args.checkpoint and Path(args.checkpoint).exists():
         Path(args.checkpoint).unlink()  # the batch is complete; its MC checkpoint is no longer needed
     _log(f"wrote {args.output}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# potential
+
+
+def cmd_potential(args) -> int:
+    from .potentials import make_potential
+
+    try:
+        spec = json.loads(args.spec)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--spec is not JSON: {err}") from None
+    pot = make_potential(spec, where="--spec")
+    with atomic_path(args.output) as tmp:
+        Path(tmp).write_text(json.dumps(pot.spec(), sort_keys=True, indent=1) + "\n")
+    _log(f"wrote {args.output}: {pot.spec()}")
     return 0
 
 
@@ -177,16 +241,16 @@ def cmd_sample(args) -> int:
 
 def cmd_quench(args) -> int:
     arrays, meta = _load_npz(args.input)
-    from .configuration import Configuration
     from .minimize import quench
 
     point = Point(**meta["point"])
-    pot = _potential(point)
+    pot = _stored_potential(point, meta)
     n = arrays["positions"].shape[0]
-    out = {k: arrays[k] for k in ("diameters", "box", "sample", "seed", "equilibrated", "acc_move", "acc_swap")}
+    out = {k: arrays[k] for k in ("diameters", "box", "sample", "seed", "equilibrated", "acc_move", "acc_swap",
+                                  "species") if k in arrays}
     pos, success, n_iter, energy, max_force, messages = [], [], [], [], [], []
     for i in range(n):
-        conf = Configuration(arrays["positions"][i], arrays["diameters"][i], float(arrays["box"]))
+        conf = _conf_of(arrays, i)
         res = _call_with_supported(quench, conf, pot, tol=args.tol, max_iter=args.max_iter)
         pos.append(res.configuration.positions)
         success.append(bool(res.success))
@@ -216,11 +280,10 @@ def cmd_analyze(args) -> int:
     import pandas as pd
 
     from .analysis import analyze_inherent_structure
-    from .configuration import Configuration
     from .tables import write_table
 
     point = Point(**meta["point"])
-    pot = _potential(point)
+    pot = _stored_potential(point, meta)
     k = args.k
     full = str(k) == "all"
     kval = point.d * point.N if full else int(k)
@@ -228,7 +291,7 @@ def cmd_analyze(args) -> int:
     key = point.as_dict()
     for i in range(arrays["positions"].shape[0]):
         sid = int(arrays["sample"][i])
-        conf = Configuration(arrays["positions"][i], arrays["diameters"][i], float(arrays["box"]))
+        conf = _conf_of(arrays, i)
         row = {**key, "sample": sid, "seed": int(arrays["seed"][i]), "max_force": float(arrays["max_force"][i]),
                "converged": bool(arrays["converged"][i]), "equilibrated": bool(arrays["equilibrated"][i]),
                "acc_move": float(arrays["acc_move"][i]), "acc_swap": float(arrays["acc_swap"][i]),
@@ -263,7 +326,7 @@ def cmd_analyze(args) -> int:
              f"negative={res.n_negative}")
     prov = provenance(args.config_hash, seeds=meta.get("batch_seed"), inputs=[args.input],
                       point=point.path, k=str(k), delta=args.delta, complete_to=args.complete_to,
-                      eigenvalues=args.eigenvalues)
+                      eigenvalues=args.eigenvalues, potential=json.dumps(pot.spec(), sort_keys=True))
     outdir = Path(args.output_dir)
     write_table(pd.DataFrame(samples), outdir / "samples.parquet", "samples", prov)
     write_table(_concat_or_empty(modes, "modes"), outdir / "modes.parquet", "modes", prov)
@@ -356,7 +419,6 @@ def cmd_mode_figure(args) -> int:
     """The lowest non-zero mode below the sample's own w_0, in the first sample (in file order) of
     ``--input`` that has one; drawn by :func:`glassvib.paper_figures.plot_mode`."""
     arrays, meta = _load_npz(args.input)
-    from .configuration import Configuration
     from .elasticity import omega0, shear_moduli
     from .figures import _save
     from .modes import count_modes, modes_below, zero_tolerance
@@ -367,11 +429,11 @@ def cmd_mode_figure(args) -> int:
     point = Point(**meta["point"])
     if point.d not in (2, 3):
         raise ValueError(f"--input: d = {point.d}; the mode picture needs d = 2 or 3")
-    pot = _potential(point)
+    pot = _stored_potential(point, meta)
     for i in range(arrays["positions"].shape[0]):
         if not bool(arrays["converged"][i]):
             continue
-        conf = Configuration(arrays["positions"][i], arrays["diameters"][i], float(arrays["box"]))
+        conf = _conf_of(arrays, i)
         H = hessian(conf, pot)
         w0 = omega0(shear_moduli(conf, pot, H=H).G, conf.density, conf.box)
         # every mode below w_0 (SPEC §3 completeness), with its eigenvector
@@ -426,11 +488,24 @@ def cmd_cost_table(args) -> int:
 def cmd_calibrate(args) -> int:
     from .calibration import run_calibration
 
+    from .potentials import make_potential
+
     cal = {**DEFAULTS["calibration"], **(json.loads(args.settings) if args.settings else {})}
     tapers = [parse_value(m) for m in cal["tapers"]]
     Point(int(cal["d"]), int(cal["N"]), float("inf"), tapers[0], "tipl")  # validates d, N, taper
+    potentials = None
+    if "potentials" in cal:  # (id, potential) entries; the built-in tipl with each taper
+        specs = cal.get("potential_specs", {})
+        potentials = []
+        for pid in cal["potentials"]:
+            if pid == BUILTIN_POTENTIAL:
+                potentials += [(pid, builtin_potential(m)) for m in tapers]
+            elif pid in specs:
+                potentials.append((pid, make_potential(specs[pid], where=f"potential {pid}")))
+            else:
+                raise ValueError(f"--settings: potential {pid!r} has no definition in potential_specs")
     df, summary = run_calibration(
-        results=args.results_dir, d=int(cal["d"]), N=int(cal["N"]), tapers=tapers,
+        results=args.results_dir, d=int(cal["d"]), N=int(cal["N"]), tapers=tapers, potentials=potentials,
         temperatures=[float(t) for t in cal["temperatures"]], seed=int(args.seed),
         equilibration_sweeps=int(cal["equilibration_sweeps"]), production_sweeps=int(cal["production_sweeps"]),
         n_samples=int(cal["n_samples"]), noswap_sweeps=int(cal["noswap_sweeps"]), progress=True)
@@ -447,8 +522,11 @@ def _add_point_args(p):
     p.add_argument("--d", type=int, help="space dimension (2, 3, 4)")
     p.add_argument("--N", type=int, help="number of particles")
     p.add_argument("--T-p", dest="T_p", help="parent temperature (> 0 or inf)")
-    p.add_argument("--taper", help="taper order m (integer >= 1 or inf)")
-    p.add_argument("--potential", default="tipl", help="potential (tipl)")
+    p.add_argument("--taper", help="taper order m (integer >= 1 or inf; for another potential its cutoff order)")
+    p.add_argument("--potential", default="tipl", help="potential id (tipl, or an id defined by --potential-spec)")
+    p.add_argument("--potential-spec", default=None,
+                   help="JSON definition {\"model\": ..., parameters} of a potential other than tipl (default: "
+                        "potential.json in the point's folder)")
 
 
 def _common(p):
@@ -471,6 +549,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="parents .npz")
     _common(p)
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("potential", help="validate a potential definition and write it (the point folder's potential.json)")
+    p.add_argument("--spec", required=True, help="JSON object {\"model\": ..., parameters}")
+    p.add_argument("--output", required=True, help="JSON file")
+    p.set_defaults(func=cmd_potential)
 
     p = sub.add_parser("quench", help="minimise every parent to its inherent structure")
     p.add_argument("--input", required=True, help="parents .npz from `glassvib sample`")

@@ -2,8 +2,11 @@
 
 Contract: each ``plot_*`` function takes DataFrames of the SPEC §7 tables and returns a matplotlib
 Figure with labelled axes and a legend; :func:`make_all_figures` reads ``results/tables`` and writes
-every figure. Predictions (GHET 3 + 2/m and 1/m - 1, s = 4, s = 2, GOE, Poisson) are drawn beside
-the measurements and never fitted to them; guide lines for slopes are anchored at one data point.
+every figure. Predictions are drawn beside the measurements and never fitted to them: GHET's s and
+alpha of each ensemble come from its potential (the ``s_ghet``, ``alpha_ghet`` columns of the
+exponents table, computed from the model by the aggregate step), never from a taper lookup here;
+s = 4, s = 2, GOE and Poisson are constants of the other theories. Guide lines for slopes are
+anchored at one data point.
 """
 from __future__ import annotations
 
@@ -91,8 +94,7 @@ def plot_cumulative_dos(samples, modes, s: float):
             col = colors[(float(kd["T_p"]), float(kd["taper"]), kd["potential"])]
             ax.loglog(w, F / w ** (s + 1), drawstyle="steps-post", color=col,
                       label=_label(kd, skip=("d", "N")) + f" ({nsamp} samples)")
-            g = conv.merge(pd.DataFrame([kd]), on=KEY)["shear_modulus"].mean()
-            om0 = 2 * math.pi * math.sqrt(g) / n ** (1 / d) if g > 0 else float("nan")
+            om0 = _ensemble_omega0(conv.merge(pd.DataFrame([kd]), on=KEY))
             if np.isfinite(om0):
                 ax.axvline(om0, color=col, ls=":", lw=1)
         ax.set_xlabel(r"$\omega$")
@@ -104,8 +106,32 @@ def plot_cumulative_dos(samples, modes, s: float):
     return fig
 
 
-def plot_stress_distribution(stress_hist, component: str = "sigma"):
-    """P(sigma) on log-log axes per ensemble, one panel per (d, N), with GHET slopes 1/m - 1 (paper Fig. 3)."""
+def _ensemble_omega0(samples) -> float:
+    """The ensemble's w_0 = 2 pi sqrt(<G> / rho) / L from a samples table of one point: the factor
+    2 pi / (sqrt(rho) L) is the ratio omega0 / sqrt(G) of any sample (density and box are those of
+    the point), so that the rule of :func:`glassvib.ensemble.ensemble_omega0` applies without them."""
+    g = samples["shear_modulus"].to_numpy(float)
+    w = samples["omega0"].to_numpy(float)
+    ok = np.isfinite(g) & np.isfinite(w) & (g > 0)
+    gm = float(np.nanmean(g)) if np.isfinite(g).any() else float("nan")
+    if not ok.any() or not gm > 0:
+        return float("nan")
+    return float(np.median(w[ok] / np.sqrt(g[ok]))) * math.sqrt(gm)
+
+
+def _predictions(exponents, column):
+    """(T_p, taper, potential) -> the prediction ``column`` of the exponents table (empty without one)."""
+    if exponents is None or column not in exponents:
+        return {}
+    return {(float(t), float(m), p, int(d), int(n)): float(v) for t, m, p, d, n, v in
+            zip(exponents["T_p"], exponents["taper"], exponents["potential"], exponents["d"], exponents["N"],
+                exponents[column])}
+
+
+def plot_stress_distribution(stress_hist, component: str = "sigma", exponents=None):
+    """P(sigma) on log-log axes per ensemble, one panel per (d, N) (paper Fig. 3), with the GHET slope
+    alpha of each ensemble's potential (``alpha_ghet`` of ``exponents``; no line without it)."""
+    alpha = _predictions(exponents, "alpha_ghet")
     st = stress_hist[stress_hist["component"] == component]
     if not len(st):
         st = stress_hist
@@ -128,15 +154,15 @@ def plot_stress_distribution(stress_hist, component: str = "sigma"):
             col = colors[(float(kd["T_p"]), float(kd["taper"]), kd["potential"])]
             ok = p > 0
             ax.loglog(x[ok], p[ok], "o-", ms=2.5, lw=1, color=col, label=_label(kd, skip=("d", "N")))
-            m = float(kd["taper"])
-            slope = 1.0 / m - 1.0
-            if m not in drawn and ok.sum() >= 2:
+            slope = alpha.get((float(kd["T_p"]), float(kd["taper"]), kd["potential"], int(d), int(n)))
+            model = (float(kd["taper"]), kd["potential"])
+            if slope is not None and model not in drawn and ok.sum() >= 2:
                 # guide line with the predicted slope, anchored at the smallest-sigma populated bin x 3
                 j = np.flatnonzero(ok)[min(2, ok.sum() - 1)]
                 xs = np.array([x[ok][0], x[j] * 1e3])
                 ax.loglog(xs, 3 * p[j] * (xs / x[j]) ** slope, "--", color=col, lw=1.2,
-                          label=f"GHET slope 1/m - 1 = {slope:.2f} (m = {_fmt(m)})")
-                drawn.add(m)
+                          label=f"GHET slope α = {slope:.2f} ({kd['potential']}, m = {_fmt(kd['taper'])})")
+                drawn.add(model)
         ax.set_xlabel(r"pair stress $\sigma = |r\,\phi'(r)|$" if component == "sigma" else component)
         ax.set_ylabel(r"$P(\sigma)$")
         ax.set_title(f"d = {d}, N = {n}", fontsize=9)
@@ -189,8 +215,8 @@ def _errorbar(ax, x, y, lo, hi, **kw):
 def plot_exponents(exponents):
     """Exponent summary: s_hat (95% bootstrap interval) against m, T_p, N and d; alpha_hat against m.
 
-    Drawn beside the data: GHET s = 3 + 2/m, s = 4 (Lerner-Bouchbinder), s = 2 (HET at marginal
-    stability), and GHET alpha = 1/m - 1.
+    Drawn beside the data: GHET's s and alpha of each ensemble's potential (the table's ``s_ghet``,
+    ``alpha_ghet``: black diamonds), s = 4 (Lerner-Bouchbinder), s = 2 (HET at marginal stability).
     """
     ex = exponents.copy()
     fig, grid = plt.subplots(2, 3, figsize=(15, 8.5))
@@ -226,12 +252,10 @@ def plot_exponents(exponents):
             lo = g["s_lo" if q == "s" else "alpha_lo"]
             hi = g["s_hi" if q == "s" else "alpha_hi"]
             _errorbar(ax, x, y, lo, hi, color=cmap(i % 10), label=_label(lab) or "measured")
+            pred = g["s_ghet" if q == "s" else "alpha_ghet"] if ("s_ghet" if q == "s" else "alpha_ghet") in g else None
+            if pred is not None and (q == "alpha" or xcol == "taper"):
+                ax.plot(x, pred, "kd", mfc="none", ms=6, label="GHET (the potential's)" if i == 0 else None)
         if xcol == "taper":
-            inv = np.linspace(0, 1.05, 50)
-            if q == "s":
-                ax.plot(inv, 3 + 2 * inv, "k-", lw=1, label="GHET s = 3 + 2/m")
-            else:
-                ax.plot(inv, inv - 1, "k-", lw=1, label="GHET α = 1/m - 1")
             ms = sorted(set(float(v) for v in ex["taper"])) if len(ex) else []
             ax.set_xticks([1 / m for m in ms], [_fmt(m) for m in ms])
         else:
@@ -298,8 +322,10 @@ def make_all_figures(tables_dir, output_dir) -> list:
     paths = []
     paths += _save(plot_cumulative_dos(samples, modes, 3.0), out, "cumulative_dos_s3")
     paths += _save(plot_cumulative_dos(samples, modes, 4.0), out, "cumulative_dos_s4")
-    paths += _save(plot_stress_distribution(read_table(t / "stress_hist.parquet")), out, "stress_distribution")
+    exponents = read_table(t / "exponents.parquet")
+    paths += _save(plot_stress_distribution(read_table(t / "stress_hist.parquet"), exponents=exponents), out,
+                   "stress_distribution")
     paths += _save(plot_level_ratios(read_table(t / "level_ratio_hist.parquet")), out, "level_ratios")
-    paths += _save(plot_exponents(read_table(t / "exponents.parquet")), out, "exponents")
+    paths += _save(plot_exponents(exponents), out, "exponents")
     paths += _save(plot_participation(samples, modes), out, "participation")
     return paths

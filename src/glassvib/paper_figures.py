@@ -103,10 +103,14 @@ def _stress_density(grp):
     return x[p > 0], p[p > 0]
 
 
-def plot_fig3(stress_hist, sigma_min=1e-14):
+def plot_fig3(stress_hist, sigma_min=1e-14, exponents=None):
     """P(sigma) log-log of the off-diagonal traceless stress components (pooled: xy, xz, yz), as in
     the paper's Fig. 3, and of sigma = |r phi'(r)|; one row per T_p, m = 2 black and m = inf red,
-    dashed: the GHET slopes 1/m - 1 anchored at the smallest populated bin."""
+    dashed: GHET's slope alpha of the potential (``alpha_ghet`` of ``exponents``; 1/m - 1 for the
+    tapered IPL) anchored at the smallest populated bin (no line without the exponents table)."""
+    alpha = {} if exponents is None else {
+        (int(d), int(n), float(t), float(m)): float(a) for d, n, t, m, a in
+        zip(exponents["d"], exponents["N"], exponents["T_p"], exponents["taper"], exponents["alpha_ghet"])}
     st = stress_hist.copy()
     st["kind"] = np.where(st["component"] == "sigma", "sigma", "offdiag")
     st = st.groupby(KEY + ["kind", "bin_lo", "bin_hi"], sort=True)["count"].sum().reset_index()
@@ -128,11 +132,12 @@ def plot_fig3(stress_hist, sigma_min=1e-14):
                 col = mcol.get(float(m), others[i % len(others)])
                 filled = float(m) == 2.0
                 ax.loglog(x, p, "o", ms=3, color=col, mfc=col if filled else "none", label=f"m = {_fmt(m)}")
-                slope = 1.0 / float(m) - 1.0
-                j = min(2, x.size - 1)
-                xs = np.array([x[0], min(x[-1], x[j] * 1e6)])
-                ax.loglog(xs, 3 * p[j] * (xs / x[j]) ** slope, "--", color=col, lw=1,
-                          label=f"slope 1/m - 1 = {slope:.2f} (GHET)")
+                slope = alpha.get((d, n, float(t), float(m)))
+                if slope is not None:
+                    j = min(2, x.size - 1)
+                    xs = np.array([x[0], min(x[-1], x[j] * 1e6)])
+                    ax.loglog(xs, 3 * p[j] * (xs / x[j]) ** slope, "--", color=col, lw=1,
+                              label=f"slope α = {slope:.2f} (GHET)")
             ax.set_xlabel(r"$|\sigma_{ab}|$, off-diagonal (xy, xz, yz pooled)" if kind == "offdiag"
                           else r"$\sigma = |r\,\phi'(r)|$")
             ax.set_ylabel("P")
@@ -303,7 +308,7 @@ def make_paper_figures(tables_dir, output_dir) -> list:
     paths = []
     paths += _save(plot_fig2(read_table(t / "level_ratio_hist.parquet"), read_table(t / "level_ratios.parquet")),
                    out, "paper_fig2")
-    paths += _save(plot_fig3(read_table(t / "stress_hist.parquet")), out, "paper_fig3")
+    paths += _save(plot_fig3(read_table(t / "stress_hist.parquet"), exponents=exponents), out, "paper_fig3")
     paths += _save(plot_fig4(samples, modes, exponents), out, "paper_fig4")
     return paths
 

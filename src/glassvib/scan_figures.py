@@ -44,6 +44,16 @@ def _inv_m(m) -> float:
     return 0.0 if math.isinf(float(m)) else 1.0 / float(m)
 
 
+def _prediction(exponents, row):
+    """GHET's s (the exponents table's ``s_ghet``) of the point of ``row`` (a window-scan row)."""
+    if exponents is None:
+        return None
+    hit = exponents
+    for k in ("d", "N", "T_p", "taper", "potential"):
+        hit = hit[hit[k] == row[k]]
+    return float(hit["s_ghet"].iloc[0]) if len(hit) else None
+
+
 def _ghet(row) -> float:
     return GHET_HIGH_TP_S if math.isinf(float(row["T_p"])) else float(row["s_ghet"])
 
@@ -112,11 +122,14 @@ def _errorbar(ax, x, df, **kw):
 
 
 def plot_s_vs_taper(table: pd.DataFrame, d: int = 3, N: int = 1000):
-    """s_hat [95 %] against 1/m at T_p = inf and at the low T_p of each m, with 3 + 2/m, 4 and 2."""
+    """s_hat [95 %] against 1/m at T_p = inf and at the low T_p of each m, with GHET's s of each
+    point's potential (the table's s_ghet), 4 and 2."""
     sel = table[(table["d"] == d) & (table["N"] == N)]
     fig, ax = plt.subplots(figsize=(5.6, 4.2))
-    x = np.linspace(0.0, 1.0, 101)
-    ax.plot(x, 3.0 + 2.0 * x, "k-", lw=1, label="GHET, low T_p: s = 3 + 2/m")
+    low = sel[~np.isinf(sel["T_p"].astype(float))].sort_values("taper")
+    if len(low):
+        ax.plot(low["taper"].map(_inv_m), low["s_ghet"], "kd-", mfc="none", lw=0.8,
+                label="GHET, low T_p: the potential's s (3 + 2/m)")
     ax.axhline(OTHER_CAMP_S, color="tab:gray", ls="--", lw=1, label="s = 4 (papers 002-004)")
     ax.axhline(GHET_HIGH_TP_S, color="tab:blue", ls=":", lw=1, label="GHET, high T_p: s = 2")
     hi = sel[np.isinf(sel["T_p"].astype(float))]
@@ -152,7 +165,7 @@ def plot_s_vs_size(table: pd.DataFrame, d: int = 3):
     ax.set_xscale("log")
     ax.set_xlabel("N")
     ax.set_ylabel(r"$\hat s$ (95 % interval)")
-    ax.set_title(f"d = {d}: exponent against system size (thin lines: 3 + 2/m)")
+    ax.set_title(f"d = {d}: exponent against system size (thin lines: GHET's s of the potential)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -170,8 +183,9 @@ def plot_s_vs_dimension(table: pd.DataFrame):
         _errorbar(ax, grp["d"] + 0.06 * (k - 1.5), grp, marker="o" if high else "s", mfc="white" if high else c,
                   color=c, label=f"m = {_fmt(m)}, " + ("T_p = ∞" if high else "low T_p"))
     ax.axhline(OTHER_CAMP_S, color="tab:gray", ls="--", lw=1, label="s = 4")
-    ax.axhline(3.0 + 2.0 / 2.0, color="black", ls="-", lw=0.8, alpha=0.5)
-    ax.axhline(3.0, color="tab:red", ls="-", lw=0.8, alpha=0.5, label="GHET low T_p (4 for m = 2, 3 for m = ∞)")
+    for k, (m, grp) in enumerate(sel[~np.isinf(sel["T_p"].astype(float))].groupby("taper")):
+        ax.axhline(float(grp["s_ghet"].iloc[0]), color=_M_COLORS.get(float(m), f"C{k}"), ls="-", lw=0.8, alpha=0.5,
+                   label=f"GHET low T_p, m = {_fmt(m)}: {float(grp['s_ghet'].iloc[0]):.3g}")
     ax.axhline(GHET_HIGH_TP_S, color="tab:blue", ls=":", lw=1, label="GHET high T_p: 2")
     ax.set_xticks(dims)
     ax.set_xlabel("d")
@@ -183,7 +197,7 @@ def plot_s_vs_dimension(table: pd.DataFrame):
     return fig
 
 
-def plot_window_scan(exponent_scan: pd.DataFrame):
+def plot_window_scan(exponent_scan: pd.DataFrame, exponents: pd.DataFrame | None = None):
     """s_hat [95 %] against the fit edge (fraction of w_0): one panel per (d, N, T_p = inf or finite),
     one series per (m, T_p)."""
     sc = exponent_scan[exponent_scan["quantity"] == "s"].copy()
@@ -201,8 +215,9 @@ def plot_window_scan(exponent_scan: pd.DataFrame):
             ax.errorbar(grp["fraction"] + 0.008 * j, y, yerr=np.vstack([y - grp["lo"], grp["hi"] - y]), capsize=2,
                         marker="o" if high else "s", mfc="white" if high else c, color=c, lw=0.8, ms=4,
                         label=f"m={_fmt(m)}, T_p={_fmt(t)}")
-            if not high:
-                ax.axhline(_ghet({"T_p": t, "s_ghet": 3.0 + 2.0 * _inv_m(m)}), color=c, lw=0.6, alpha=0.5)
+            pred = _prediction(exponents, grp.iloc[0])
+            if not high and pred is not None:
+                ax.axhline(pred, color=c, lw=0.6, alpha=0.5)
         ax.axhline(OTHER_CAMP_S, color="tab:gray", ls="--", lw=1)
         if high:
             ax.axhline(GHET_HIGH_TP_S, color="tab:blue", ls=":", lw=1)
@@ -219,11 +234,14 @@ def plot_window_scan(exponent_scan: pd.DataFrame):
 
 
 def plot_alpha_vs_taper(table: pd.DataFrame, d: int = 3, N: int = 1000):
-    """alpha_hat [95 %] (small-sigma exponent of P(sigma)) against 1/m beside GHET's 1/m - 1."""
+    """alpha_hat [95 %] (small-sigma exponent of P(sigma)) against 1/m beside GHET's alpha of each
+    point's potential (the table's alpha_ghet: 1/m - 1 for a tapered repulsion)."""
     sel = table[(table["d"] == d) & (table["N"] == N)]
     fig, ax = plt.subplots(figsize=(5.6, 4.2))
-    x = np.linspace(0.0, 1.0, 101)
-    ax.plot(x, x - 1.0, "k-", lw=1, label=r"$\alpha = 1/m - 1$ (paper 001, Eq. 11)")
+    pr = sel.drop_duplicates(["taper", "potential"]).sort_values("taper")
+    if len(pr):
+        ax.plot(pr["taper"].map(_inv_m), pr["alpha_ghet"], "kd-", mfc="none", lw=0.8,
+                label=r"GHET $\alpha$ of the potential (paper 001, Eq. 11)")
     for j, (high, grp) in enumerate(sel.groupby(np.isinf(sel["T_p"].astype(float)))):
         y = grp["alpha_hat"].to_numpy()
         ax.errorbar(grp["taper"].map(_inv_m) + (0.01 if high else -0.01), y,
@@ -247,7 +265,8 @@ def make_scan_figures(tables_dir, output_dir) -> list:
     table = scan_table(exponents, samples)
     paths = []
     for name, fig in (("scan_s_vs_taper", plot_s_vs_taper(table)), ("scan_s_vs_size", plot_s_vs_size(table)),
-                      ("scan_s_vs_dimension", plot_s_vs_dimension(table)), ("scan_window", plot_window_scan(scan)),
+                      ("scan_s_vs_dimension", plot_s_vs_dimension(table)),
+                      ("scan_window", plot_window_scan(scan, exponents)),
                       ("scan_alpha_vs_taper", plot_alpha_vs_taper(table))):
         paths += _save(fig, output_dir, name)
         plt.close(fig)

@@ -3,7 +3,12 @@
 Contract: :func:`load_study` turns a raw config dict (``config.yaml``) into a :class:`Study` or raises
 :class:`ConfigError` whose message names the offending key and its allowed values. Physics
 parameters (d, N, T_p, taper, potential, batch) live in the output paths
-(``d3/N125/Tp0.3/m2/tipl/batch000``); run-control settings stay in the config, and each rule hashes
+(``d3/N125/Tp0.3/m2/tipl/batch000``): the last folder is the potential id, either the built-in
+``tipl`` (the tapered IPL of SPEC §2, whose taper m is a sweep axis) or an id of the config's
+``potentials`` section (a model with its parameters, :func:`glassvib.potentials.make_potential`),
+and the ``m`` folder is then the potential's own cutoff order (its ``taper`` column in the tables),
+so that the paths of the tapered IPL are those of every earlier study. Run-control settings stay in
+the config, and each rule hashes
 only the settings section it reads, so editing one section or adding a sweep point never invalidates
 finished batches of other points. A sweep block may override the ``mc``, ``quench`` and ``modes``
 sections for its own points (:data:`OVERRIDABLE`); the paths stay the same and each point's jobs
@@ -15,6 +20,7 @@ import copy
 import hashlib
 import json
 import math
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +28,13 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ConfigError", "Point", "Study", "load_study", "validate_config", "DEFAULTS", "OVERRIDABLE",
-           "format_value", "parse_value", "batch_seed", "section_hash", "R_CUT", "SCHEMA_PATH"]
+           "format_value", "parse_value", "batch_seed", "section_hash", "R_CUT", "SCHEMA_PATH", "BUILTIN_POTENTIAL",
+           "builtin_potential", "POTENTIAL_ID"]
+
+#: the built-in potential id: the tapered IPL of SPEC §2 (n = 12, r_c = 1.955, density 1), taper from the sweep
+BUILTIN_POTENTIAL = "tipl"
+#: allowed potential ids (also the last folder of a point's path)
+POTENTIAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 #: Global cutoff of the tapered IPL potential (SPEC §2); the box must be at least twice as large.
 R_CUT = 1.955
@@ -53,6 +65,13 @@ DEFAULTS = {
 
 class ConfigError(ValueError):
     """Invalid study configuration; the message names the key, the value and what is allowed."""
+
+
+def builtin_potential(taper):
+    """The built-in ``tipl`` potential with taper order m (SPEC §2)."""
+    from .potentials import TaperedIPL
+
+    return TaperedIPL(n=12, r_cut=R_CUT, taper=taper)
 
 
 def format_value(x: float) -> str:
@@ -91,9 +110,10 @@ class Point:
             raise ValueError(f"T_p = {self.T_p}, expected a number > 0 or inf")
         if not (math.isinf(self.taper) or (self.taper >= 1 and self.taper == int(self.taper))):
             raise ValueError(f"taper = {self.taper}, expected an integer >= 1 or inf")
-        if self.potential != "tipl":
-            raise ValueError(f"potential = {self.potential!r}, expected one of: tipl")
-        if self.box < 2 * R_CUT:
+        if not (isinstance(self.potential, str) and POTENTIAL_ID.match(self.potential)):
+            raise ValueError(f"potential = {self.potential!r}, expected tipl or an id of letters, digits and _ "
+                             "starting with a letter")
+        if self.potential == BUILTIN_POTENTIAL and self.box < 2 * R_CUT:
             raise ValueError(f"N = {self.N} is too small for d = {self.d}: box side N^(1/d) = {self.box:.3f} "
                              f"< 2 r_c = {2 * R_CUT:.3f}")
 
@@ -105,7 +125,8 @@ class Point:
 
     @property
     def box(self) -> float:
-        """Box side L = N^(1/d) at number density 1."""
+        """Box side L = N^(1/d) at number density 1 (the built-in tipl; other potentials: see
+        :meth:`Study.point_potential` and its density)."""
         return float(self.N) ** (1.0 / self.d)
 
     @classmethod
@@ -138,6 +159,25 @@ class Study:
     config: dict
     points: dict
     settings: dict = None
+    potentials: dict = None
+
+    def point_potential(self, point_path: str):
+        """The pair potential of one point: the built-in tipl with the point's taper, or the
+        config's ``potentials`` entry of its id."""
+        pt = self.points[point_path][0]
+        if pt.potential == BUILTIN_POTENTIAL:
+            return builtin_potential(pt.taper)
+        from .potentials import make_potential
+
+        return make_potential(self.potentials[pt.potential], where=f"potentials.{pt.potential}")
+
+    def potential_spec(self, point_path: str):
+        """The normalised definition ({"model": ..., parameters}) of a point's potential; None for
+        the built-in tipl (its path defines it)."""
+        pt = self.points[point_path][0]
+        if pt.potential == BUILTIN_POTENTIAL:
+            return None
+        return self.point_potential(point_path).spec()
 
     def point_settings(self, point_path: str, section: str) -> dict:
         """The ``section`` (one of :data:`OVERRIDABLE`) in force for one point."""
@@ -159,9 +199,15 @@ class Study:
         mapping in the config), ``<results>/calibration/<name>`` for each scan of a list."""
         cal = self.config["calibration"]
         res = self.config["results"]
+        def settings(c):
+            out = {k: v for k, v in c.items() if k != "name"}
+            if "potentials" in c:  # the definitions of the potentials named (only then: older scans keep their params)
+                out["potential_specs"] = {p: self.potentials[p] for p in c["potentials"] if p != BUILTIN_POTENTIAL}
+            return out
+
         if isinstance(cal, dict):
-            return {res: {k: v for k, v in cal.items() if k != "name"}}
-        return {f"{res}/calibration/{c['name']}": {k: v for k, v in c.items() if k != "name"} for c in cal}
+            return {res: settings(cal)}
+        return {f"{res}/calibration/{c['name']}": settings(c) for c in cal}
 
     @property
     def results(self) -> str:
@@ -299,15 +345,46 @@ def load_study(config: dict) -> Study:
         ConfigError: naming the key, the value and the allowed values.
     """
     validate_config(config)
+    from .potentials import make_potential
+
     cfg = _merge(DEFAULTS, config)
     cfg.pop("sweeps")
     cfg["sweeps"] = copy.deepcopy(config["sweeps"])
+    # the potentials section: id -> normalised definition (each validated by its model)
+    specs, pots = {}, {}
+    for pid, spec in (cfg.get("potentials") or {}).items():
+        try:
+            pots[pid] = make_potential(spec, where=f"potentials.{pid}")
+        except ValueError as err:
+            raise ConfigError(f"key {err}") from None
+        specs[pid] = pots[pid].spec()
+    cfg["potentials"] = specs
     points: dict = {}
     settings: dict = {}
     for ib, block in enumerate(cfg["sweeps"]):
         block["T_p"] = [parse_value(t) for t in block["T_p"]]
-        block["taper"] = [parse_value(m) for m in block["taper"]]
-        block.setdefault("potential", ["tipl"])
+        block.setdefault("potential", [BUILTIN_POTENTIAL])
+        for ip, pid in enumerate(block["potential"]):
+            if pid != BUILTIN_POTENTIAL and pid not in pots:
+                raise ConfigError(
+                    f"key sweeps[{ib}].potential[{ip}] = {pid!r} is not defined; allowed: {BUILTIN_POTENTIAL} or an "
+                    f"id of the potentials section ({', '.join(map(repr, pots)) or 'none defined'})")
+        if BUILTIN_POTENTIAL in block["potential"]:
+            if "taper" not in block:
+                raise ConfigError(f"missing required key 'taper' in sweeps[{ib}] (the taper orders of the built-in "
+                                  f"{BUILTIN_POTENTIAL}); expected: a list of integers >= 1 or inf")
+            block["taper"] = [parse_value(m) for m in block["taper"]]
+        elif "taper" in block:
+            raise ConfigError(
+                f"key sweeps[{ib}].taper applies to the built-in {BUILTIN_POTENTIAL} only, which the block does not "
+                f"list; allowed: set the taper of a potentials entry in that entry (e.g. potentials.<id>.taper)")
+        # (id, potential) of every point of the block; tipl in the order of its tapers
+        block_pots = []
+        for pid in block["potential"]:
+            if pid == BUILTIN_POTENTIAL:
+                block_pots += [(pid, builtin_potential(m)) for m in block["taper"]]
+            else:
+                block_pots.append((pid, pots[pid]))
         # run-control sections in force for this block: the global ones with the block's overrides
         eff = {s: _merge(cfg[s], block.get(s, {})) for s in OVERRIDABLE}
         where = {s: (f"sweeps[{ib}].{s}" if s in block and block[s] else s) for s in OVERRIDABLE}
@@ -330,12 +407,15 @@ def load_study(config: dict) -> Study:
                 f"(k = all already gives every eigenpair); allowed: eigenvalues: lowest with k: all, or an integer k")
         for d in block["d"]:
             for n in block["N"]:
-                box = float(n) ** (1.0 / d)
-                if box < 2 * R_CUT:
-                    nmin = math.ceil((2 * R_CUT) ** d)
-                    raise ConfigError(
-                        f"key sweeps[{ib}].N = {n} is too small for d = {d}: box side L = N^(1/d) = "
-                        f"{box:.3f} < 2 r_c = {2 * R_CUT:.3f}; allowed: N >= {nmin} for d = {d}")
+                for pid, pot in block_pots:
+                    rho = pot.default_density(d)
+                    box = (float(n) / rho) ** (1.0 / d)
+                    if box < 2 * pot.r_max:
+                        nmin = math.ceil((2 * pot.r_max) ** d * rho - 1e-9)
+                        raise ConfigError(
+                            f"key sweeps[{ib}].N = {n} is too small for d = {d} with potential {pid}: box side "
+                            f"L = (N / rho)^(1/d) = {box:.3f} < 2 r_c = {2 * pot.r_max:.3f}; allowed: N >= {nmin} "
+                            f"for d = {d}")
                 if k != "all" and k >= d * n - 1:
                     raise ConfigError(
                         f"key {where['modes']}.k = {k} is too large for d = {d}, N = {n} (d N = {d * n}); allowed: "
@@ -346,23 +426,22 @@ def load_study(config: dict) -> Study:
                         f"key {where['modes']}.level_window = {w} is too large for d = {d}, N = {n}: three windows "
                         f"need 3 * level_window + d + 2 <= d N = {d * n}")
                 for t in block["T_p"]:
-                    for m in block["taper"]:
-                        for pot in block["potential"]:
-                            pt = Point(int(d), int(n), float(t), float(m), str(pot))
-                            entry = (pt, block["n_samples"], per)
-                            old = points.get(pt.path)
-                            if old is not None and old != entry:
-                                raise ConfigError(
-                                    f"key sweeps[{ib}]: point {pt.path} also appears in an earlier block "
-                                    f"with n_samples = {old[1]}, samples_per_batch = {old[2]}; allowed: "
-                                    f"the same values in both blocks")
-                            if old is not None and settings[pt.path] != eff:
-                                diff = [s for s in OVERRIDABLE if settings[pt.path][s] != eff[s]]
-                                raise ConfigError(
-                                    f"key sweeps[{ib}]: point {pt.path} also appears in an earlier block "
-                                    f"with other {', '.join(diff)} settings; allowed: the same settings in both blocks")
-                            points[pt.path] = entry
-                            settings[pt.path] = copy.deepcopy(eff)  # one dict per point
+                    for pid, pot in block_pots:
+                        pt = Point(int(d), int(n), float(t), float(pot.cutoff_order), str(pid))
+                        entry = (pt, block["n_samples"], per)
+                        old = points.get(pt.path)
+                        if old is not None and old != entry:
+                            raise ConfigError(
+                                f"key sweeps[{ib}]: point {pt.path} also appears in an earlier block "
+                                f"with n_samples = {old[1]}, samples_per_batch = {old[2]}; allowed: "
+                                f"the same values in both blocks")
+                        if old is not None and settings[pt.path] != eff:
+                            diff = [s for s in OVERRIDABLE if settings[pt.path][s] != eff[s]]
+                            raise ConfigError(
+                                f"key sweeps[{ib}]: point {pt.path} also appears in an earlier block "
+                                f"with other {', '.join(diff)} settings; allowed: the same settings in both blocks")
+                        points[pt.path] = entry
+                        settings[pt.path] = copy.deepcopy(eff)  # one dict per point
     cal = cfg["calibration"]
     if isinstance(cal, list):  # named scans: each merged over the defaults on its own
         cal = cfg["calibration"] = [_merge(DEFAULTS["calibration"], c) for c in cal]
@@ -376,8 +455,20 @@ def load_study(config: dict) -> Study:
         keyed = [("calibration", cal)]
     for key, c in keyed:
         c["tapers"] = [parse_value(m) for m in c["tapers"]]
-        if float(c["N"]) ** (1.0 / c["d"]) < 2 * R_CUT:
-            raise ConfigError(
-                f"key {key}.N = {c['N']} is too small for {key}.d = {c['d']}; allowed: "
-                f"N >= {math.ceil((2 * R_CUT) ** c['d'])}")
-    return Study(config=cfg, points=points, settings=settings)
+        cal_pots = []
+        for ip, pid in enumerate(c.get("potentials", [BUILTIN_POTENTIAL])):
+            if pid == BUILTIN_POTENTIAL:
+                cal_pots += [(pid, builtin_potential(m)) for m in c["tapers"]]
+            elif pid in pots:
+                cal_pots.append((pid, pots[pid]))
+            else:
+                raise ConfigError(
+                    f"key {key}.potentials[{ip}] = {pid!r} is not defined; allowed: {BUILTIN_POTENTIAL} or an id of "
+                    f"the potentials section ({', '.join(map(repr, pots)) or 'none defined'})")
+        for pid, pot in cal_pots:
+            rho = pot.default_density(c["d"])
+            if (float(c["N"]) / rho) ** (1.0 / c["d"]) < 2 * pot.r_max:
+                raise ConfigError(
+                    f"key {key}.N = {c['N']} is too small for {key}.d = {c['d']} with potential {pid}; allowed: "
+                    f"N >= {math.ceil((2 * pot.r_max) ** c['d'] * rho - 1e-9)}")
+    return Study(config=cfg, points=points, settings=settings, potentials=specs)

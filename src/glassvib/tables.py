@@ -12,7 +12,7 @@ Every file is written atomically with provenance key-value metadata (:mod:`glass
 """
 from __future__ import annotations
 
-import math
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .exponents import alpha_ghet, s_ghet
 from .provenance import atomic_path, provenance
-from .study import Point, batch_seed
+from .study import BUILTIN_POTENTIAL, Point, batch_seed, builtin_potential
 
 __all__ = ["COLUMNS", "EXTRA_COLUMNS", "POINT_COLUMNS", "write_table", "read_table", "read_provenance",
            "conform", "aggregate", "write_tables"]
@@ -119,9 +118,10 @@ def _concat(batch_dirs, name) -> pd.DataFrame:
 
 
 def _stress_fit(piv, sigma_c, seed, n_boot):
-    """alpha from per-sample log-binned counts (pivot: samples x (bin_lo, bin_hi)), via helper M's
-    exact multinomial estimator; the underflow bin [0, lowest edge) is passed as ``below``."""
-    from .exponents import fit_stress_exponent_hist
+    """alpha from per-unit log-binned counts (pivot: units x (bin_lo, bin_hi)) by the exact binned
+    estimator of :func:`glassvib.ensemble.fit_alpha`; the underflow bin [0, lowest edge) is passed
+    as ``below``."""
+    from .ensemble import fit_alpha
 
     lo = np.array([c[0] for c in piv.columns], dtype=float)
     hi = np.array([c[1] for c in piv.columns], dtype=float)
@@ -133,13 +133,30 @@ def _stress_fit(piv, sigma_c, seed, n_boot):
     if lo.size < 2 or not np.allclose(lo[1:], hi[:-1], rtol=1e-9):
         raise ValueError("stress histogram bins are not contiguous; cannot fit alpha")
     edges = np.log10(np.append(lo, hi[-1]))
-    return fit_stress_exponent_hist(counts, edges, sigma_c, below=below, seed=seed, n_boot=n_boot)
+    return fit_alpha(counts, edges, sigma_c, below, seed=seed, n_boot=n_boot)
 
 
-def _fit_s(omegas, omega_c, seed, n_bootstrap):
-    from .exponents import fit_exponent
+def batch_potentials(batch_dirs) -> dict:
+    """(potential id, taper) -> pair potential of the batches, from the definition each batch's
+    samples.parquet records in its provenance (key ``potential``); batches written before issue 12
+    hold the built-in tipl, defined by its id and taper. ValueError if one id has two definitions."""
+    from .potentials import make_potential
 
-    return fit_exponent(omegas, omega_c, seed=seed, n_boot=n_bootstrap)
+    out = {}
+    for b in batch_dirs:
+        path = Path(b) / "samples.parquet"
+        spec = read_provenance(path).get("potential")
+        df = read_table(path)
+        for pid, m in set(zip(df["potential"], df["taper"])):
+            if spec is None or pid == BUILTIN_POTENTIAL:
+                pot = builtin_potential(float(m))
+            else:
+                pot = make_potential(json.loads(spec), where=f"{path}: potential {pid}")
+            old = out.setdefault((str(pid), float(m)), pot)
+            if old != pot:
+                raise ValueError(f"potential {pid!r} has two definitions among the batches ({old.spec()} and "
+                                 f"{pot.spec()} in {b}); give each definition its own id")
+    return out
 
 
 def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> dict:
@@ -158,8 +175,10 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
     Raises:
         ValueError: when a partial spectrum (``modes.k``) does not reach the fit window in some sample.
     """
+    from .ensemble import ensemble_omega0, exponent_row, fit_s, level_ratio_rows
     from .observables import level_ratio_windows
 
+    pots = batch_potentials(batch_dirs)
     samples = _concat(batch_dirs, "samples")
     modes = _concat(batch_dirs, "modes")
     bstress = _concat(batch_dirs, "stress_hist")
@@ -196,11 +215,12 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
                 w = grp["omega"].to_numpy()
                 omegas.append(w[w > 0])  # zero modes have omega = 0, negative ones nan
                 units.setdefault(unit[s], []).append(omegas[-1])
-        # ensemble w_0 = 2 pi sqrt(<G> / rho) / L from the mean modulus (single small samples may
-        # have G < 0, where their own omega0 is undefined)
-        g_mean = float(stable["shear_modulus"].mean()) if len(stable) else float("nan")
-        box = float(point["N"]) ** (1.0 / float(point["d"]))
-        omega0 = 2 * math.pi * math.sqrt(g_mean) / box if g_mean > 0 else float("nan")
+        # ensemble w_0 = 2 pi sqrt(<G> / rho) / L from the mean modulus of the stable samples at the
+        # potential's density
+        pot = pots[(str(point["potential"]), float(point["taper"]))]
+        rho = pot.default_density(int(point["d"]))
+        box = (float(point["N"]) / rho) ** (1.0 / float(point["d"]))
+        omega0 = ensemble_omega0(stable["shear_modulus"], rho, box) if len(stable) else float("nan")
         omega_c = frac * omega0
         reach = min((float(np.max(w)) for w in omegas if w.size), default=float("nan"))
         if not full and omegas and not reach > omega_c:
@@ -208,21 +228,16 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
                 f"modes.k too small for point {point}: in some sample the highest computed mode "
                 f"({reach:.4g}) lies below the fit edge omega_c = {omega_c:.4g}; raise modes.complete_to "
                 f"or modes.k, or use k: all")
-        m = float(point["taper"])
-        row = {**point, "n_samples": len(omegas), "omega_c": omega_c, "s_ghet": s_ghet(m),
-               "alpha_ghet": alpha_ghet(m)}
         pooled = [np.concatenate(v) for _, v in sorted(units.items())]
+        s_fit = a_fit = None
         if omegas and np.isfinite(omega_c):
-            r = _fit_s(pooled, omega_c, int(rng_seed), nboot)
-            row.update(n_modes_fit=int(r.n_modes), s_hat=r.s_hat, s_lo=r.s_lo, s_hi=r.s_hi)
+            s_fit = fit_s(pooled, omega_c, int(rng_seed), nboot)
             for f in fit["scan_fractions"]:
                 if not full and not reach > float(f) * omega0:
                     continue  # partial spectra: the scan stops where completeness ends
-                rs = _fit_s(pooled, float(f) * omega0, int(rng_seed), nboot)
+                rs = fit_s(pooled, float(f) * omega0, int(rng_seed), nboot)
                 scans.append({**point, "quantity": "s", "fraction": float(f), "edge": float(f) * omega0,
                               "n_fit": int(rs.n_modes), "hat": rs.s_hat, "lo": rs.s_lo, "hi": rs.s_hi})
-        else:
-            row.update(n_modes_fit=0, s_hat=np.nan, s_lo=np.nan, s_hi=np.nan)
         # alpha from the per-sample histograms of sigma = |r phi'(r)|
         st = bstress.merge(pd.DataFrame([point]), on=_KEY)
         st = st[(st["component"] == "sigma") & st["sample"].isin(conv["sample"])]
@@ -231,8 +246,7 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
             piv = st.pivot_table(index="unit", columns=["bin_lo", "bin_hi"], values="count",
                                  aggfunc="sum", fill_value=0).sort_index(axis=1)
             sigma_c = float(fit["sigma_c"])
-            ra = _stress_fit(piv, sigma_c, int(rng_seed), nboot)
-            row.update(alpha_hat=ra.s_hat, alpha_lo=ra.s_lo, alpha_hi=ra.s_hi)
+            a_fit = _stress_fit(piv, sigma_c, int(rng_seed), nboot)
             for f in (0.01, 0.1, 1.0, 10.0, 100.0):
                 try:
                     r2 = _stress_fit(piv, sigma_c * f, int(rng_seed), max(nboot // 5, 10))
@@ -240,18 +254,17 @@ def aggregate(batch_dirs, fit: dict, seed: int = 0, level_window: int = 50) -> d
                     continue
                 scans.append({**point, "quantity": "alpha", "fraction": f, "edge": r2.omega_c,
                               "n_fit": int(r2.n_modes), "hat": r2.s_hat, "lo": r2.s_lo, "hi": r2.s_hi})
-        else:
-            row.update(alpha_hat=np.nan, alpha_lo=np.nan, alpha_hi=np.nan)
-        exps.append(row)
+        # the row, with the predictions of the point's potential attached after the fits
+        exps.append(exponent_row(point, pot, len(omegas), omega_c, s_fit, a_fit))
         # level-spacing ratios (full spectra: three windows; partial: the lowest window only)
         if spectra:
             wins = level_ratio_windows(spectra, width=level_window, n_zero=zeros)
             edges = np.linspace(0.0, 1.0, 21)
+            keep = None if full else ("lowest",)
+            levels += [{**point, **r} for r in level_ratio_rows(wins, only=keep)]
             for name, wr in wins.items():
                 if not full and name != "lowest":
                     continue
-                levels.append({**point, "window": name, "n": wr.n, "r_mean": wr.r_mean,
-                               "ks_goe": wr.ks_goe, "ks_poisson": wr.ks_poisson})
                 if wr.n:
                     dens, _ = np.histogram(wr.ratios, bins=edges, density=True)
                     for j in range(len(dens)):

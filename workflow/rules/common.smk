@@ -34,6 +34,14 @@ def point_of(wildcards):
     return STUDY.points[wildcards.point][0]
 
 
+def potential_input(wildcards):
+    """<point>/potential.json for a potential of the config's potentials section; nothing for the
+    built-in tipl (defined by its path)."""
+    if STUDY.potential_spec(wildcards.point) is None:
+        return []
+    return f"{RES}/{wildcards.point}/potential.json"
+
+
 def batch_size(wildcards):
     return STUDY.batch_size(wildcards.point, int(wildcards.batch))
 

@@ -1,8 +1,26 @@
 # Parent liquids: swap Monte Carlo at T_p (checkpointed), or random positions for T_p = inf.
 # One job = one batch = one MC chain from which `samples_per_batch` spaced samples are drawn.
+# A potential other than the built-in tipl is defined by <point>/potential.json (its entry of the
+# config's potentials section, written by rule potential_definition; the sample CLI reads it there);
+# tipl points have no such input, so their jobs are those of every earlier study.
+
+
+rule potential_definition:
+    output:
+        spec=f"{RES}/{{point}}/potential.json",
+    conda:
+        "../../envs/glassvib.yaml"
+    log:
+        f"{RES}/logs/potential/{{point}}.log",
+    params:
+        spec=lambda wc: json.dumps(STUDY.potential_spec(wc.point), sort_keys=True),
+    shell:
+        f"{GLASSVIB} potential --spec '{{params.spec}}' --output {{output.spec}} > {{log}} 2>&1"
 
 
 rule sample:
+    input:
+        potential=potential_input,
     output:
         parents=f"{RES}/{{point}}/batch{{batch}}/parents.npz",
     conda:
