@@ -13,9 +13,10 @@ kappa, one for J; reproducible); :func:`energy`, :func:`gradient`, :func:`hessia
 on arrays; :func:`minimize` goes from x = 0 to a local minimum with max |dH/dx| <= tol and returns a
 :class:`MinimizeResult` (route, iterations, whether the Hessian at the end is positive definite);
 :func:`sample` runs one sample end to end (couplings, minimisation, Hessian, the lowest k modes or
-every eigenvalue) and returns arrays and scalars, no I/O. The modes come from
-:func:`glassvib.modes.lowest_modes` (shift-invert with a dense Cholesky factor) and
-:func:`glassvib.modes.all_eigenvalues`.
+every eigenvalue) and returns arrays and scalars, no I/O. The lowest modes come from the block
+shift-invert Krylov of :mod:`glassvib.modes` on the Cholesky factor of the Hessian at the minimum
+(the factor that certifies it positive definite; :func:`glassvib.modes.lowest_modes` where there is
+none), every eigenvalue from :func:`glassvib.modes.all_eigenvalues`.
 
 Minimisation route (documented in ``MinimizeResult.method``): scipy L-BFGS from x = 0 with the exact
 gradient to max|g| <= ``newton_switch``, then Newton steps with the dense Hessian (Cholesky solves)
@@ -74,16 +75,20 @@ def _check_n(N) -> int:
 def draw_instance(model: KHGPS, N: int, seed: int):
     """(kappa (N,), J (N, N) symmetric with zero diagonal) from ``seed`` (SeedSequence, two streams).
 
-    J is drawn as an upper triangle of independent Normal(0, J^2/N) entries, mirrored; the lower
-    triangle and the diagonal carry no randomness of their own.
+    J is drawn row by row as the strict upper triangle (row i: N - 1 - i independent Normal(0, J^2/N)
+    numbers, in order), then mirrored; the lower triangle and the diagonal carry no randomness of
+    their own.
     """
     N = _check_n(N)
     s_kappa, s_j = np.random.SeedSequence(int(seed)).spawn(2)
     kappa = np.random.Generator(np.random.PCG64(s_kappa)).uniform(0.0, model.kappa_0, N)
-    g = np.random.Generator(np.random.PCG64(s_j)).standard_normal((N, N))
-    J = np.triu(g, 1)
+    rng = np.random.Generator(np.random.PCG64(s_j))
+    scale = model.J / math.sqrt(N)
+    J = np.zeros((N, N))
+    for i in range(N - 1):
+        J[i, i + 1:] = rng.standard_normal(N - 1 - i)
     J += J.T
-    J *= model.J / math.sqrt(N)
+    J *= scale
     return kappa, J
 
 
@@ -149,7 +154,7 @@ def _cholesky(M):
         return None
 
 
-def minimize(kappa, J, model: KHGPS, *, x0=None, tol: float = 1e-10, newton_switch: float = 1e-6,
+def minimize(kappa, J, model: KHGPS, *, x0=None, tol: float = 1e-10, newton_switch: float = 1e-8,
              max_iter: int = 100_000, max_newton: int = 20) -> MinimizeResult:
     """Local minimum of H from ``x0`` (default x = 0) to max |dH/dx| <= ``tol`` (see module docstring)."""
     t0 = time.perf_counter()
@@ -200,6 +205,23 @@ def minimize(kappa, J, model: KHGPS, *, x0=None, tol: float = 1e-10, newton_swit
                           method="+".join(route), message=msg, wall_time=time.perf_counter() - t0, cholesky=chol)
 
 
+def _lowest_with_factor(M, chol, k):
+    """k lowest eigenpairs of a positive definite M by block shift-invert Krylov (sigma = 0) on the
+    Cholesky factor the minimiser already holds (:func:`glassvib.modes.lowest_modes` would factor M
+    again); eigenvalues are the Rayleigh quotients with M. (None, None) if the Krylov run fails."""
+    from .modes import _block_shift_invert
+
+    n = M.shape[0]
+    block = max(16, min(48, (k + 2) // 3))
+    _, Y, ok, _ = _block_shift_invert(lambda B: scipy.linalg.cho_solve(chol, B, check_finite=False), k, n, block,
+                                      1e-6, max(12 * k, 40 * block, 600), 0)
+    if not ok:
+        return None, None
+    lam = np.einsum("ij,ij->j", Y, M @ Y)
+    order = np.argsort(lam, kind="stable")
+    return lam[order], np.ascontiguousarray(Y[:, order])
+
+
 @dataclass
 class KHGPSSample:
     """One sample: the minimum and its spectrum (arrays and scalars, no I/O).
@@ -241,7 +263,9 @@ def sample(model: KHGPS, N: int, seed: int, *, k="all", tol: float = 1e-10) -> K
     else:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= N:
             raise ValueError(f"key k = {k!r} is not allowed; allowed: an integer in [1, N = {N}] or 'all'")
-        lam, vec = lowest_modes(M, int(k), method="shift-invert", backend="dense")
+        lam, vec = _lowest_with_factor(M, res.cholesky, int(k)) if res.cholesky is not None else (None, None)
+        if lam is None:  # not positive definite (or the Krylov run did not converge): the general route
+            lam, vec = lowest_modes(M, int(k), method="shift-invert", backend="dense")
         part = participation_ratio(vec, 1)
     t3 = time.perf_counter()
     scale = float(np.max(np.abs(np.diag(M))))
