@@ -12,19 +12,29 @@ Prints, for each (d, N):
     median wall time, against scipy L-BFGS-B driven by our own forces (same pair list), which
     usually stalls above the tolerance: its time and final max|F| are printed.
 
+and (issue 12) the swap MC of every model (glassvib.potentials.MODELS) at d = 3, N = 1000 at a low
+temperature of its own, interleaved with the tapered IPL in the same process: trials per second, the
+near entries a trial visits, and the ratios to the tapered IPL per trial and per visited entry (a
+Lennard-Jones glass at density 1.2 with r_c = 2.5 visits 2.3 times the entries).
+
 Usage: python bench/bench_sampling.py [--quick] [--temperature 0.3] [--only 3:1000] [--mc-only]
+       python bench/bench_sampling.py --models-only [--baseline /tmp/base/src]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import numba
 import numpy as np
 import scipy.optimize
 
-import glassvib as gv
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_core (baseline loader)
+
+import glassvib as gv  # noqa: E402
 from glassvib.minimize import PairList, energy_forces_pairs, quench
 from glassvib.swap_kernels import _rebuild_row, _wrapped_refs, near_radius
 from glassvib.swap_mc import SwapMonteCarlo
@@ -38,12 +48,12 @@ def neighbours_within_cutoff(conf, pot):
 
 
 @numba.njit
-def _rebuild_rows(order, pos, upos, uref, dia, box, r_list, r_near, lists, pot):
+def _rebuild_rows(order, pos, upos, uref, dia, spc, box, r_list, r_near, lists, pot):
     refw = _wrapped_refs(uref, box)
     r2buf = np.empty(pos.shape[0])
     ok = True
     for i in order:
-        ok &= _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, box, r_list, r_near, lists, pot)
+        ok &= _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, spc, box, r_list, r_near, lists, pot)
     return ok
 
 
@@ -56,8 +66,9 @@ def rebuild_costs(mc, n_rows=2000, repeats=3):
         c = SwapMonteCarlo(pot=pot, state=s)
         cs = c.state
         t = time.perf_counter()
-        _rebuild_rows(order, cs.positions, cs.unwrapped, cs.uref, cs.diameters, cs.box, pot.r_cut + cs.skin,
-                      near_radius(pot.r_cut, cs.step, cs.cube, cs.positions.shape[1]), c._lists_tuple(), c._pot())
+        _rebuild_rows(order, cs.positions, cs.unwrapped, cs.uref, cs.diameters, cs.species, cs.box,
+                      pot.r_max + cs.skin, near_radius(pot.r_max, cs.step, cs.cube, cs.positions.shape[1]),
+                      c._lists_tuple(), c._pot())
         row.append((time.perf_counter() - t) / n_rows)
         t = time.perf_counter()
         c._rebuild()
@@ -105,6 +116,53 @@ def bench_mc(d, n, temperature, relax_sweeps, timed_trials, seed=0):
     return out
 
 
+#: a low (supercooled) temperature of each model for the rate of its swap MC
+MODEL_TEMPERATURES = {"tapered_ipl": 0.3, "binary_ipl": 0.5, "poly_swap": 0.1, "lennard_jones": 0.5}
+
+
+def bench_models(baseline=None, rounds=3, sweeps=100, relax=100):
+    """Swap MC trials per second of every model (d = 3, N = 1000), interleaved rounds, best of each."""
+    from glassvib.potentials import MODELS
+
+    samplers = {}
+    for name, cls in MODELS.items():
+        pot = cls()
+        conf = quench(gv.random_configuration(3, 1000, 0, model=pot), pot, tol=1e-3).configuration
+        mc = SwapMonteCarlo(conf, pot, MODEL_TEMPERATURES[name], 0, record_every=10 ** 9)
+        mc.run(relax)
+        samplers[name] = mc
+    if baseline is not None:
+        from bench_core import load_baseline
+
+        gb = load_baseline(baseline)
+        from glassvib_baseline.swap_mc import SwapMonteCarlo as BaseMC
+        bpot = gb.TaperedIPL(taper=2)
+        bconf = gb.quench(gb.random_configuration(3, 1000, 0), bpot, tol=1e-3).configuration
+        samplers["baseline tipl"] = BaseMC(bconf, bpot, MODEL_TEMPERATURES["tapered_ipl"], 0, record_every=10 ** 9)
+        samplers["baseline tipl"].run(relax)
+    rates = {name: [] for name in samplers}
+    for _ in range(rounds):
+        for name, mc in samplers.items():
+            c0 = mc.state.counters.copy()
+            t = time.perf_counter()
+            mc.run(sweeps)
+            dt = time.perf_counter() - t
+            c = mc.state.counters - c0
+            rates[name].append((c[0] + c[2]) / dt)
+    ref = max(rates["tapered_ipl"])
+    near_ref = float(np.mean(samplers["tapered_ipl"].state.nbr_near))
+    print("\n# swap MC of every model, d = 3, N = 1000, p_swap = 0.2, step 0.2, at a low T of each model;")
+    print("# ratios to the tapered IPL in this process (> 1: faster); near: entries within r_max + step per row")
+    print(f"{'model':>14} {'T':>5} {'trials/s':>10} {'near':>6} {'acc_move':>8} {'acc_swap':>8} {'ratio':>6} "
+          f"{'per-entry ratio':>16}")
+    for name, mc in samplers.items():
+        r = max(rates[name])
+        near = float(np.mean(mc.state.nbr_near))
+        acc = mc.acceptance()
+        print(f"{name:>14} {mc.state.temperature:>5.2f} {r:>10.3g} {near:>6.1f} {acc[0]:>8.3f} {acc[1]:>8.3f} "
+              f"{r / ref:>6.2f} {r * near / (ref * near_ref):>16.2f}", flush=True)
+
+
 def scipy_lbfgs(conf, pot, tol, max_iter):
     x0 = np.array(conf.positions)
     pairs = PairList(x0, conf.box, pot, 0.3)
@@ -142,7 +200,12 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
     ap.add_argument("--only", default=None, help="comma list of d:N, e.g. 3:1000")
     ap.add_argument("--mc-only", action="store_true", help="swap MC figures only (no quench benchmark)")
+    ap.add_argument("--models-only", action="store_true", help="only the swap MC of every model at d = 3, N = 1000")
+    ap.add_argument("--baseline", default=None, help="source tree (with glassvib/) of the reference tapered IPL")
     args = ap.parse_args(argv)
+    if args.models_only:
+        bench_models(args.baseline)
+        return
     systems = SYSTEMS if args.only is None else [tuple(int(v) for v in s.split(":")) for s in args.only.split(",")]
     # compile outside the timings
     bench_mc(2, 100, 1.0, 2, 1000)
@@ -162,6 +225,7 @@ def main(argv=None):
               f"{m['row_cost'] * 1e6:>7.2f} {m['full_per_sweep']:>8.4f} {m['full_cost'] * 1e3:>8.2f} "
               f"{100 * m['rebuild_share']:>8.1f} {m['baseline_rate']:>18.3g} "
               f"{m['rate'] / m['baseline_rate']:>6.1f}", flush=True)
+    bench_models(args.baseline)
     if args.mc_only:
         return
     print("\n# quench of random configurations (T_p = inf) to max|F| < 1e-10; scipy L-BFGS-B on our forces, same list")

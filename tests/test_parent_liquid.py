@@ -190,3 +190,19 @@ def test_calibration_scan_writes_table_and_figure(tmp_path):
     row = back[back["T_p"] == 1.5].iloc[0]
     assert 0 < row["acc_move"] < 1 and row["e_is_mean"] < row["e_liquid_mean"]
     assert "2.0" in summary
+
+
+def test_calibration_of_other_models(tmp_path):
+    """A calibration scan of the swap-optimised POLY model beside the tapered IPL: rows keyed by
+    potential id and its cutoff order, the model's particles and density, one summary per model."""
+    import glassvib as gv
+    from glassvib.calibration import run_calibration
+
+    entries = [("tipl", gv.TaperedIPL(taper=2)), ("poly", gv.PolySwap())]
+    df, summary = run_calibration(str(tmp_path), d=2, N=64, tapers=(2,), temperatures=(0.5,), seed=1,
+                                  equilibration_sweeps=200, production_sweeps=100, n_samples=2, noswap_sweeps=100,
+                                  potentials=entries)
+    assert set(zip(df["potential"], df["taper"], df["T_p"])) == {("tipl", 2.0, 0.5), ("tipl", 2.0, math.inf),
+                                                                 ("poly", 2.0, 0.5), ("poly", 2.0, math.inf)}
+    assert (df["n_converged"] == df["n_samples"]).all()
+    assert set(summary) == {"2.0", "poly m=2"} and summary["poly m=2"]["potential"] == "poly"

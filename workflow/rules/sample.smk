@@ -2,7 +2,11 @@
 # One job = one batch = one MC chain from which `samples_per_batch` spaced samples are drawn.
 # A potential other than the built-in tipl is defined by <point>/potential.json (its entry of the
 # config's potentials section, written by rule potential_definition; the sample CLI reads it there);
-# tipl points have no such input, so their jobs are those of every earlier study.
+# tipl points have no such input, so their jobs are those of every earlier study. Writing the
+# definition is instant: it runs on the submitting host (no cluster job of its own).
+
+localrules:
+    potential_definition,
 
 
 rule potential_definition:
