@@ -243,3 +243,20 @@ def test_cell_list_kernel_equals_pair_route(d, n_side, m):
         xm[c] -= h
         fd = -(energy_at(conf, pot, xp) - energy_at(conf, pot, xm)) / (2 * h)
         assert abs(fd - f.ravel()[c]) < 1e-6 * np.abs(f).max()
+
+
+@pytest.mark.parametrize("d,n", [(3, 1000), (4, 10000)])
+def test_half_cell_kernel_equals_pair_route(d, n):
+    """Dense half-r_c cells (reach 2, a 5^d stencil: the Lennard-Jones glass at density 1.2) give the
+    energy and forces of the pair route."""
+    from glassvib.neighbours import cell_grid, neighbour_pairs
+    from glassvib.system import _energy_forces_kernel
+
+    pot = gv.LennardJones()
+    conf = gv.random_configuration(d, n, seed=4, model=pot)
+    assert cell_grid(conf.box, pot.r_max, conf.N, conf.d)[1] == 2  # really the half-cell path
+    e, f = gv.energy_and_forces(conf, pot)
+    ii, jj, dr = neighbour_pairs(conf.positions, conf.box, pot.r_max)
+    e_ref, f_ref = _energy_forces_kernel(ii, jj, dr, conf.diameters, conf.species, pot.kind, pot.kernel_params, conf.N)
+    assert e == pytest.approx(e_ref, rel=1e-12)
+    np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-11 * np.abs(f_ref).max())

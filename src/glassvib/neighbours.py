@@ -191,9 +191,22 @@ def _cell_pairs(pos, box, rc, nc, reach, capacity):
 CELL_REACH = 1
 
 
-def cell_grid(box: float, r_cut: float):
+#: with a density given, half-r_c cells (reach 2) are used when they hold at least this many
+#: particles on average: then they waste fewer candidate pairs than coarse r_c cells cost in
+#: overhead (d = 3, N = 1000: the Lennard-Jones glass, 2.9 particles per half cell at density 1.2 with
+#: r_c = 2.5, is 1.2x faster with them; the tapered IPL, 1.0 per half cell, 1.25x slower).
+HALF_CELL_MIN_OCCUPANCY = 2.5
+
+
+def cell_grid(box: float, r_cut: float, n_particles: int | None = None, d: int | None = None):
     """(nc, reach): nc cells per side of side >= r_cut / reach, or (0, 0) when the box is too small
-    for distinct stencil cells (nc < 2 reach + 1, i.e. L < 3 r_c); then an O(N^2) loop is used."""
+    for distinct stencil cells (nc < 2 reach + 1, i.e. L < 3 r_c); then an O(N^2) loop is used.
+    Reach 1 (r_c cells, a 3^d stencil), or, given ``n_particles`` and ``d`` and half cells that hold
+    enough particles (:data:`HALF_CELL_MIN_OCCUPANCY`), reach 2 (half-r_c cells, a 5^d stencil)."""
+    if n_particles is not None and d is not None:
+        nc2 = int(math.floor(2 * box / r_cut))
+        if nc2 >= 5 and n_particles / nc2 ** d >= HALF_CELL_MIN_OCCUPANCY:
+            return nc2, 2
     nc = int(math.floor(CELL_REACH * box / r_cut))
     if nc >= 2 * CELL_REACH + 1:
         return nc, CELL_REACH

@@ -43,7 +43,7 @@ import math
 import numba
 import numpy as np
 
-from .potentials.dispatch import pair_amp, pair_coef, pair_radial
+from .potentials.dispatch import pair_amp, pair_coef, pair_radial, with_model
 
 _OVERFLOW = 1
 
@@ -234,49 +234,53 @@ def _rebuild_row(i, pos, upos, uref, refw, r2buf, dia, spc, box, r_list, r_near,
     return True
 
 
-@numba.njit(cache=True, inline="always")
-def _swap_row_delta(lists, i, j, a_new, s_new, dia, spc, pot, bufc, bufa, bufu):
+@numba.njit(cache=True)
+def _swap_row_delta(coef, amp, radial, lists, i, j, a_new, s_new, dia, spc, pot, bufa, bufu):
     """Energy change of the near pairs of i when i takes the parameters (a_new, s_new) ((i, j)
-    keeps its coefficient); new coefficients, amplitudes and radial factors -> bufc, bufa, bufu."""
-    nbr, nnear, pr2, pco, pa, pu = lists[0], lists[2], lists[4], lists[5], lists[6], lists[7]
+    keeps its coefficient); new amplitudes -> bufa, new radial factors -> bufu (only for a model that
+    does not separate: a separable one keeps its cached radial factors)."""
+    nbr, nnear, pr2, pa, pu = lists[0], lists[2], lists[4], lists[6], lists[7]
     kind, prm, rc, sep = pot
     de = 0.0
+    if sep:
+        for q in range(nnear[i]):
+            k = nbr[i, q]
+            a = amp(prm, coef(prm, a_new, dia[k], s_new, spc[k]))
+            if k == j:
+                a = pa[i, q]
+            de += (a - pa[i, q]) * pu[i, q]
+            bufa[q] = a
+        return de
     for q in range(nnear[i]):
         k = nbr[i, q]
-        c = pair_coef(kind, prm, a_new, dia[k], s_new, spc[k])
-        if sep:
-            u = pu[i, q]
-        else:
-            u = pair_radial(kind, prm, pr2[i, q], c)
-        a = pair_amp(kind, prm, c)
+        c = coef(prm, a_new, dia[k], s_new, spc[k])
+        a = amp(prm, c)
+        u = radial(prm, pr2[i, q], c)
         if k == j:
-            c = pco[i, q]
             a = pa[i, q]
             u = pu[i, q]
         de += a * u - pa[i, q] * pu[i, q]
-        bufc[q] = c
         bufa[q] = a
         bufu[q] = u
     return de
 
 
-@numba.njit(cache=True, inline="always")
-def _swap_row_commit(lists, i, j, a_new, s_new, dia, spc, pot, bufc, bufa, bufu):
+@numba.njit(cache=True)
+def _swap_row_commit(coef, amp, radial, lists, i, j, a_new, s_new, dia, spc, pot, bufa, bufu):
     """Store the new coefficients and energy factors of all pairs of i (near: from the buffers;
-    far: computed) in both rows."""
+    far: computed) in both rows (the particles' parameters are already exchanged)."""
     nbr, cnt, nnear, mirror, pr2, pco, pa, pu = lists
     kind, prm, rc, sep = pot
     for q in range(cnt[i]):
         k = nbr[i, q]
         if k != j:
+            c = coef(prm, a_new, dia[k], s_new, spc[k])
             if q < nnear[i]:
-                c = bufc[q]
                 a = bufa[q]
-                u = bufu[q]
+                u = pu[i, q] if sep else bufu[q]
             else:
-                c = pair_coef(kind, prm, a_new, dia[k], s_new, spc[k])
-                a = pair_amp(kind, prm, c)
-                u = pu[i, q] if sep else pair_radial(kind, prm, pr2[i, q], c)
+                a = amp(prm, c)
+                u = pu[i, q] if sep else radial(prm, pr2[i, q], c)
             m = mirror[i, q]
             pco[i, q] = c
             pco[k, m] = c
@@ -287,7 +291,7 @@ def _swap_row_commit(lists, i, j, a_new, s_new, dia, spc, pot, bufc, bufa, bufu)
 
 
 @numba.njit(cache=True)
-def _move_commit(lists, i, x, pos, box, rn2, pot, flag):
+def _move_commit(coef, amp, radial, lists, i, x, pos, box, rn2, pot, flag):
     """Particle i moved to x: store the new distance and radial factor of every pair of i in both
     rows and re-sort the entries between near and far (in the partners' rows, then in row i;
     ``flag`` is scratch)."""
@@ -296,7 +300,7 @@ def _move_commit(lists, i, x, pos, box, rn2, pot, flag):
     for q in range(cnt[i]):
         k = nbr[i, q]
         r2 = _min_image_r2(pos, k, x, box)
-        u = pair_radial(kind, prm, r2, pco[i, q])
+        u = radial(prm, r2, pco[i, q])
         m = mirror[i, q]
         pr2[i, q] = r2
         pr2[k, m] = r2
@@ -322,6 +326,14 @@ def near_radius(rc, step, cube, d):
 @numba.njit(cache=True)
 def _mc_kernel(pos, upos, dia, spc, box, lists, uref, verlet, skin, rand, t0, beta, p_swap, step, cube, pot,
                counters, row_rebuilds, en):
+    """See :func:`_mc_body`: the kernel compiled with the model's own functions (dispatch.with_model),
+    so that the tight loops of a trial carry no switch on the kind."""
+    return with_model(pot[0], _mc_body, (pos, upos, dia, spc, box, lists, uref, verlet, skin, rand, t0, beta, p_swap,
+                                         step, cube, pot, counters, row_rebuilds, en))
+
+
+@numba.njit(cache=True, inline="always")
+def _mc_body(coef, amp, radial, args):
     """Run trials ``t0 ... len(rand)-1``; return (next trial, status). status ``_OVERFLOW``: a row
     is full, rebuild all rows (larger capacity) and call again from the returned trial.
 
@@ -336,6 +348,8 @@ def _mc_kernel(pos, upos, dia, spc, box, lists, uref, verlet, skin, rand, t0, be
     row_rebuilds: int64[1], rows rebuilt so far.
     en: float64[3] = (total energy, max |energy| seen since the last resynchronisation, unused).
     """
+    (pos, upos, dia, spc, box, lists, uref, verlet, skin, rand, t0, beta, p_swap, step, cube, pot, counters,
+     row_rebuilds, en) = args
     nbr, nnear, pco, pa, pu = lists[0], lists[2], lists[5], lists[6], lists[7]
     kind, prm, rc, sep = pot
     npart, d = pos.shape
@@ -344,11 +358,9 @@ def _mc_kernel(pos, upos, dia, spc, box, lists, uref, verlet, skin, rand, t0, be
     rn2 = r_near * r_near
     half_skin2 = 0.25 * skin * skin
     cap = nbr.shape[1]
-    bufc = np.empty(cap)   # new coefficients, amplitudes, radial factors of the pairs of i (swap)
-    bufa = np.empty(cap)
+    bufa = np.empty(cap)   # new amplitudes and radial factors of the pairs of i (swap)
     bufu = np.empty(cap)
-    bufc2 = np.empty(cap)  # ... of j
-    bufa2 = np.empty(cap)
+    bufa2 = np.empty(cap)  # ... of j
     bufu2 = np.empty(cap)
     flag = np.empty(cap, np.bool_)  # scratch of _move_commit
     refw = _wrapped_refs(uref, box)
@@ -370,15 +382,15 @@ def _mc_kernel(pos, upos, dia, spc, box, lists, uref, verlet, skin, rand, t0, be
             if i == j or (ai == aj and si == sj):
                 counters[3] += 1
                 continue
-            de = _swap_row_delta(lists, i, j, aj, sj, dia, spc, pot, bufc, bufa, bufu)
-            de += _swap_row_delta(lists, j, i, ai, si, dia, spc, pot, bufc2, bufa2, bufu2)
+            de = _swap_row_delta(coef, amp, radial, lists, i, j, aj, sj, dia, spc, pot, bufa, bufu)
+            de += _swap_row_delta(coef, amp, radial, lists, j, i, ai, si, dia, spc, pot, bufa2, bufu2)
             if de <= 0.0 or u[3] < math.exp(-beta * de):
                 dia[i] = aj
                 dia[j] = ai
                 spc[i] = sj
                 spc[j] = si
-                _swap_row_commit(lists, i, j, aj, sj, dia, spc, pot, bufc, bufa, bufu)
-                _swap_row_commit(lists, j, i, ai, si, dia, spc, pot, bufc2, bufa2, bufu2)
+                _swap_row_commit(coef, amp, radial, lists, i, j, aj, sj, dia, spc, pot, bufa, bufu)
+                _swap_row_commit(coef, amp, radial, lists, j, i, ai, si, dia, spc, pot, bufa2, bufu2)
                 e += de
                 counters[3] += 1
         else:
@@ -404,9 +416,9 @@ def _mc_kernel(pos, upos, dia, spc, box, lists, uref, verlet, skin, rand, t0, be
                 x[a] = xa
             de = 0.0
             for q in range(nnear[i]):
-                de += pa[i, q] * (pair_radial(kind, prm, _min_image_r2(pos, nbr[i, q], x, box), pco[i, q]) - pu[i, q])
+                de += pa[i, q] * (radial(prm, _min_image_r2(pos, nbr[i, q], x, box), pco[i, q]) - pu[i, q])
             if de <= 0.0 or u[3] < math.exp(-beta * de):
-                _move_commit(lists, i, x, pos, box, rn2, pot, flag)
+                _move_commit(coef, amp, radial, lists, i, x, pos, box, rn2, pot, flag)
                 for a in range(d):
                     pos[i, a] = x[a]
                     upos[i, a] += disp[a]

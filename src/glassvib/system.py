@@ -138,7 +138,7 @@ def energy_forces_arrays(positions, diameters, box, pot: PairPotential, species=
     species = _species(species, positions.shape[0])
     rc = pot.r_max
     check_box(box, rc)
-    nc, reach = cell_grid(box, rc)
+    nc, reach = cell_grid(box, rc, positions.shape[0], positions.shape[1])
     if nc:
         return _cell_energy_forces(positions, diameters, species, float(box), nc, reach, pot.kind,
                                    pot.kernel_params, rc)

@@ -91,20 +91,25 @@ def sm_phi_fr(prm, r2, lam, q):
 
 @numba.njit(cache=True, inline="always")
 def sm_derivs(prm, r, lam, q):
-    """(phi, phi', phi'') at distance r, with x = r / lam."""
-    eps, n, xc = prm[0], prm[1], prm[2]
+    """(phi, phi', phi'') at distance r: with x = r / lam and X = x^2, the bracket is
+    x^-n + p(X), so d/dx = -n x^(-n-1) + 2 x p'(X) and d2/dx2 = n (n+1) x^(-n-2) + 2 p'(X) + 4 X p''(X)."""
+    eps, n = prm[0], prm[1]
+    xc = prm[2]
     x = r / lam
     if x >= xc:
         return 0.0, 0.0, 0.0
-    xn = x ** (-n)
-    f = xn
-    df = -n * xn / x
-    d2f = n * (n + 1.0) * xn / (x * x)
-    for l in range(q + 1):
-        c = prm[HEAD + l]
-        p = 2.0 * l
-        f += c * x ** p
-        if l >= 1:
-            df += c * p * x ** (p - 1.0)
-            d2f += c * p * (p - 1.0) * x ** (p - 2.0)
+    X = x * x
+    xinv = 1.0 / x
+    xn = _inv_power(xinv * xinv, n)  # x^-n
+    # p, p', p'' by Horner
+    p = prm[HEAD + q]
+    dp = 0.0
+    d2p = 0.0
+    for l in range(q - 1, -1, -1):
+        d2p = d2p * X + 2.0 * dp
+        dp = dp * X + p
+        p = p * X + prm[HEAD + l]
+    f = xn + p
+    df = -n * xn * xinv + 2.0 * x * dp
+    d2f = n * (n + 1.0) * xn * xinv * xinv + 2.0 * dp + 4.0 * X * d2p
     return eps * f, eps * df / lam, eps * d2f / (lam * lam)
