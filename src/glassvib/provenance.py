@@ -28,17 +28,24 @@ def package_version() -> str:
         return "unknown"
 
 
+#: tracked paths whose changes do not make a run's code dirty: the study's outputs (Snakemake deletes
+#: a published table before it rewrites it) and the prose
+NOT_CODE = ("results", "docs")
+
+
 def git_commit() -> str:
-    """Commit of the source tree glassvib is imported from, ``+dirty`` if modified; ``unknown`` if none."""
+    """Commit of the source tree glassvib is imported from, ``+dirty`` if a tracked file outside
+    :data:`NOT_CODE` is modified; ``unknown`` if none."""
     src = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True,
+        out = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD", "--show-toplevel"], capture_output=True,
                              text=True, timeout=10)
         if out.returncode != 0:
             return "unknown"
-        commit = out.stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10)
+        commit, top = out.stdout.split("\n")[:2]
+        exclude = [f":(exclude){p}/" for p in NOT_CODE]
+        dirty = subprocess.run(["git", "-C", top, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                *exclude], capture_output=True, text=True, timeout=10)
         return commit + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
