@@ -1,4 +1,4 @@
-"""Minimization to the inherent structure (SPEC §3 step 3): FIRE (numba), L-BFGS (scipy), Newton polish.
+"""Minimization to the inherent structure (SPEC §3 step 3): FIRE (numba) with a Newton-Krylov finish, L-BFGS (scipy).
 
 Contract: :func:`quench` takes a configuration to a local energy minimum with max |force| < ``tol``
 (default 1e-10) and returns a scipy-style :class:`QuenchResult`; a run that does not reach ``tol``
@@ -387,12 +387,183 @@ def _newton_polish(x, dia, box, pot, tol, max_steps, skin, spc=None):
     return x, e, f, steps
 
 
-def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: str = "fire", *,
+# --------------------------------------------------------------------------------------------------
+# Newton-Krylov finish
+# --------------------------------------------------------------------------------------------------
+
+#: quench(method="newton" / "auto"): FIRE hands over to Newton steps once max|F| < NEWTON_SWITCH_FORCE
+NEWTON_SWITCH_FORCE = 1e-3
+#: Newton steps solve H dx = F by a sparse Cholesky factor of the pinned Hessian (PARDISO) up to
+#: this many rows, by conjugate gradients preconditioned with a multigrid V-cycle above
+NEWTON_DIRECT_MAX_DOF = 6000
+#: CG step cap per Newton step, and the rounds of (Newton, then more FIRE) before FIRE finishes alone
+NEWTON_CG_MAX_ITER = 400
+NEWTON_ROUNDS = 3
+
+
+class _Indefinite(Exception):
+    """The Hessian has a direction of negative curvature (not yet in the basin's convex part)."""
+
+
+class _NewtonSolver:
+    """Solves H dx = g for Newton steps on successive Hessians of one quench.
+
+    Direct (PARDISO Cholesky of H with particle 0 pinned, which removes the translations) for
+    dN <= NEWTON_DIRECT_MAX_DOF where MKL loads; otherwise flexible conjugate gradients on the
+    complement of the d translations, preconditioned by a smoothed-aggregation V-cycle of
+    H + 1e-6 max|H_ii| I (:class:`glassvib.multigrid.AMGPreconditioner`), built on the first
+    Hessian and kept while it works (the configuration moves little during the Newton steps).
+    Raises :class:`_Indefinite` on negative curvature (a failed Cholesky, or p^T H p <= 0 in CG).
+    """
+
+    def __init__(self, npart, d):
+        from . import multigrid, pardiso
+        from .modes import translation_vectors
+
+        self.d = d
+        self.n = npart * d
+        self.direct = self.n <= NEWTON_DIRECT_MAX_DOF and pardiso.available()
+        self.iterative = not self.direct and multigrid.available()
+        self.precond = None
+        self.n_cg = 0
+        self.T = translation_vectors(npart, d) if not self.direct else None
+
+    def solve(self, H, g, rtol):
+        from . import multigrid, pardiso
+
+        d = self.d
+        if self.direct:
+            try:
+                dx = pardiso.Factor(H[d:, d:])(g[d:])
+            except pardiso.NotPositiveDefinite as exc:
+                raise _Indefinite from exc
+            return np.concatenate([np.zeros(d), dx])
+        if not self.iterative:  # no MKL and no pyamg: sparse LU of the pinned Hessian
+            dx = spla.splu(H[d:, d:].tocsc(), permc_spec="MMD_AT_PLUS_A").solve(g[d:])
+            return np.concatenate([np.zeros(d), dx])
+        T = self.T
+        scale = float(np.max(np.abs(H.diagonal()))) or 1.0
+        if self.precond is None:
+            try:
+                self.precond = multigrid.AMGPreconditioner(H, d, 1e-6 * scale)
+            except multigrid.NotPositiveDefinite as exc:
+                raise _Indefinite from exc
+        M = self.precond
+        b = g - T @ (T.T @ g)
+        bnorm = float(np.linalg.norm(b))
+        x = np.zeros_like(b)
+        if bnorm == 0.0:
+            return x
+        r = b.copy()
+        z = M(r)
+        z -= T @ (T.T @ z)
+        p = z.copy()
+        rz = float(r @ z)
+        target = rtol * bnorm
+        for it in range(1, NEWTON_CG_MAX_ITER + 1):
+            Hp = H @ p
+            pHp = float(p @ Hp)
+            if not pHp > 0.0:
+                raise _Indefinite
+            alpha = rz / pHp
+            x += alpha * p
+            r -= alpha * Hp
+            self.n_cg += 1
+            if np.linalg.norm(r) <= target:
+                return x
+            z_new = M(r)
+            z_new -= T @ (T.T @ z_new)
+            rz_new = float(r @ z_new)
+            beta = (rz_new - float(r @ z)) / rz  # flexible (Polak-Ribiere): the V-cycle runs in float32
+            z = z_new
+            p = z + max(beta, 0.0) * p
+            rz = rz_new
+        self.precond = None  # the preconditioner went stale: rebuild it for the next step
+        return x
+
+
+def _newton_stage(x, dia, spc, box, pot, tol, skin, max_steps, solver):
+    """Newton steps from x until max|F| < tol; each step solves H dx = F (inexact, to a relative
+    residual min(1e-2, max|F|)) and is accepted at the first of the lengths 1, 1/2, 1/4, 1/8 that
+    lowers max|F| without raising the energy beyond round-off.
+
+    Returns (x, e, f, steps, status) with status "converged", "indefinite" (negative curvature:
+    the caller runs more FIRE), "stalled" (no step length accepted) or "max_steps".
+    """
+    pairs = PairList(x, box, pot, skin)
+    e, f = energy_forces_pairs(x, dia, pairs, spc)
+    fmax = float(np.max(np.abs(f)))
+    steps = 0
+    while fmax >= tol:
+        if steps >= max_steps:
+            return x, e, f, steps, "max_steps"
+        H = hessian_arrays(np.mod(x, box), dia, box, pot, species=spc)
+        g = f.ravel()
+        rtol = min(1e-2, fmax)
+        try:
+            step = solver.solve(H, g, rtol).reshape(x.shape)
+        except _Indefinite:
+            return x, e, f, steps, "indefinite"
+        steps += 1
+        if not np.all(np.isfinite(step)):
+            return x, e, f, steps, "stalled"
+        for lam in (1.0, 0.5, 0.25, 0.125):
+            xn = x + lam * step
+            en, fn = energy_forces_pairs(xn, dia, pairs, spc)
+            fmn = float(np.max(np.abs(fn)))
+            if fmn < fmax and en <= e + 1e-12 * abs(e) + 1e-300:
+                x, e, f, fmax = xn, en, fn, fmn
+                break
+        else:
+            return x, e, f, steps, "stalled"
+    return x, e, f, steps, "converged"
+
+
+def _newton_quench(x, dia, spc, box, pot, tol, max_iter, skin, params, max_newton):
+    """FIRE to NEWTON_SWITCH_FORCE, then Newton stages alternating with FIRE (see :func:`quench`).
+    Returns (x, e, f, n_iter, n_eval, n_newton, stages)."""
+    switch = max(tol, NEWTON_SWITCH_FORCE)
+    x, e, f, n_iter, n_eval, _ = _fire_quench(x, dia, spc, box, pot, switch, max_iter, skin, params)
+    stages = ["fire"]
+    fmax = float(np.max(np.abs(f)))
+    n_newton = 0
+    solver = None
+    for rnd in range(NEWTON_ROUNDS + 1):
+        if not (math.isfinite(e + fmax) and fmax >= tol) or n_iter >= max_iter:
+            break
+        if rnd < NEWTON_ROUNDS:
+            solver = solver or _NewtonSolver(x.shape[0], x.shape[1])
+            x, e, f, k, status = _newton_stage(x, dia, spc, box, pot, tol, skin, max(max_newton, 1), solver)
+            n_newton += k
+            n_eval += k + 1
+            stages.append("newton")
+            fmax = float(np.max(np.abs(f)))
+            if fmax < tol or not math.isfinite(e + fmax):
+                break
+        # negative curvature or no progress: relax further with FIRE, then try Newton again
+        switch = max(tol, 1e-2 * min(switch, fmax)) if rnd < NEWTON_ROUNDS - 1 else tol
+        x, e, f, it, ne, _ = _fire_quench(x, dia, spc, box, pot, switch, max_iter - n_iter, skin, params)
+        n_iter += it
+        n_eval += ne
+        stages.append("fire")
+        fmax = float(np.max(np.abs(f)))
+    return x, e, f, n_iter, n_eval, n_newton, stages
+
+
+def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: str = "auto", *,
            max_iter: int = 200_000, max_newton: int = 8, skin: float = 0.3,
            fire_params: FireParams = FireParams()) -> QuenchResult:
     """Minimize the energy to the inherent structure, max |F| < tol (SPEC §3 step 3).
 
-    ``method="fire"`` (default): numba FIRE straight to ``tol`` (it keeps converging linearly down
+    ``method="newton"`` (what ``"auto"``, the default, uses): FIRE until max|F| < NEWTON_SWITCH_FORCE
+    (1e-3), then Newton steps dx = H^-1 F on the sparse Hessian with a line search (a PARDISO
+    Cholesky factor of the pinned Hessian up to NEWTON_DIRECT_MAX_DOF rows, conjugate gradients
+    preconditioned by a multigrid V-cycle above): the linear tail of FIRE, whose length grows with
+    N (the softest phonon sets its rate), becomes a few Newton steps of O(N) cost each. Where a
+    step finds negative curvature or cannot lower max|F|, FIRE runs on to a 100x smaller force and
+    Newton is tried again (NEWTON_ROUNDS times), then FIRE finishes alone; the criterion
+    max|F| < tol is the same for every method.
+    ``method="fire"``: numba FIRE straight to ``tol`` (it keeps converging linearly down
     to round-off, ~1e-13 here); Newton steps on the sparse Hessian only as a rescue if FIRE hits
     ``max_iter``. ``method="lbfgs"``: scipy L-BFGS-B on the same forces, which typically stalls
     around 1e-6 to 1e-9, then Newton steps (sparse LU of the Hessian with particle 0 pinned to remove
@@ -402,9 +573,9 @@ def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: 
         conf: starting configuration (e.g. a random one for T_p = inf, or a swap MC sample).
         pot: pair potential.
         tol: convergence threshold on max_i,alpha |F_i^alpha| (default 1e-10).
-        method: "fire" or "lbfgs".
+        method: "auto" (= "newton"), "newton", "fire" or "lbfgs".
         max_iter: cap on first-order iterations (each method).
-        max_newton: cap on Newton steps.
+        max_newton: cap on Newton steps (per Newton stage).
         skin: Verlet skin of the pair list.
         fire_params: FIRE parameters.
 
@@ -417,8 +588,10 @@ def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: 
     pot.check_particles(conf.diameters, conf.species)
     if not (isinstance(tol, (int, float, np.floating)) and tol > 0 and math.isfinite(tol)):
         raise ValueError(f"tol = {tol!r}, expected a positive finite number")
-    if method not in ("fire", "lbfgs"):
-        raise ValueError(f"method = {method!r}, expected 'fire' or 'lbfgs'")
+    if method not in ("auto", "newton", "fire", "lbfgs"):
+        raise ValueError(f"method = {method!r}, expected 'auto', 'newton', 'fire' or 'lbfgs'")
+    if method == "auto":
+        method = "newton"
     check_box(conf.box, pot.r_max)
     t0 = time.perf_counter()
     x = np.array(conf.positions, dtype=np.float64)
@@ -426,15 +599,18 @@ def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: 
     spc = np.ascontiguousarray(conf.species, dtype=np.int64)
     box = conf.box
     stages = []
-    if method == "fire":
+    n_newton = 0
+    if method == "newton":
+        x, e, f, n_iter, n_eval, n_newton, stages = _newton_quench(x, dia, spc, box, pot, tol, max_iter, skin,
+                                                                   fire_params, max_newton)
+    elif method == "fire":
         x, e, f, n_iter, n_eval, _ = _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, fire_params)
         stages.append("fire")
     else:
         x, e, f, n_iter, n_eval, _ = _lbfgs_quench(x, dia, spc, box, pot, tol, max_iter, skin)
         stages.append("lbfgs")
     fmax = float(np.max(np.abs(f)))
-    n_newton = 0
-    if math.isfinite(e + fmax) and not fmax < tol and fmax < 1e-2:
+    if method != "newton" and math.isfinite(e + fmax) and not fmax < tol and fmax < 1e-2:
         x, e, f, k = _newton_polish(x, dia, box, pot, tol, max_newton, skin, spc)
         n_newton += k
         n_eval += k
