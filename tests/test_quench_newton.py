@@ -1,4 +1,4 @@
-"""quench(method="auto" / "newton"), issue 14: FIRE to max|F| < 1e-3, then Newton steps on the sparse
+"""quench(method="newton", used by "auto" for small systems), issue 14: FIRE to max|F| < 1e-3, then Newton steps on the sparse
 Hessian (a PARDISO Cholesky factor of the pinned Hessian for small systems, multigrid-preconditioned
 conjugate gradients above): the same minimum as the plain FIRE quench from the same start, a true
 minimum (exactly d zero modes, no negative eigenvalue), the same convergence criterion, and a
@@ -46,7 +46,7 @@ def test_newton_quench_reaches_the_fire_minimum(d, N, m, solver):
     pot = gv.TaperedIPL(taper=m)
     conf = gv.random_configuration(d, N, seed=20 + d)
     fire = quench(conf, pot, method="fire")
-    newton = quench(conf, pot)  # "auto"
+    newton = quench(conf, pot, method="newton")
     assert "newton" in newton.message and newton.n_newton >= 1
     assert newton.method == "newton"
     dx = _unwrapped_difference(fire.configuration.positions, newton.configuration.positions, conf.box)
@@ -58,7 +58,7 @@ def test_newton_quench_reaches_the_fire_minimum(d, N, m, solver):
 def test_newton_quench_of_a_larger_glass_is_a_true_minimum(solver):
     """d = 3, N = 1000 (dN = 3000): lowest modes of the Newton minimum — 3 zero modes, no negative one."""
     pot = gv.TaperedIPL(taper=2)
-    res = quench(gv.random_configuration(3, 1000, seed=4), pot)
+    res = quench(gv.random_configuration(3, 1000, seed=4), pot, method="newton")
     assert res.success and res.max_force < 1e-10 and res.n_newton >= 1, res.message
     H = gv.hessian(res.configuration, pot)
     lam = lowest_modes(H, 8, dim=3)[0]
@@ -76,7 +76,7 @@ def test_newton_steps_fall_back_to_fire_on_negative_curvature(solver):
     start = gv.Configuration(conf.positions + 1e-6 * rng.standard_normal(conf.positions.shape),
                              conf.diameters, conf.box)
     assert np.linalg.eigvalsh(gv.hessian(start, pot).toarray())[0] < -1e-3
-    res = quench(start, pot)
+    res = quench(start, pot, method="newton")
     assert res.message.count("fire") >= 2, res.message  # Newton refused, FIRE went on
     _check_true_minimum(res, pot, 3)
 
@@ -86,5 +86,19 @@ def test_newton_quench_keeps_the_tolerance_and_flags_failure():
     conf = gv.random_configuration(3, 125, seed=5)
     loose = quench(conf, pot, tol=1e-6)
     assert loose.success and loose.max_force < 1e-6
-    res = quench(conf, pot, max_iter=20)
+    res = quench(conf, pot, max_iter=20, method="newton")
     assert not res.success and "not converged" in res.message and res.n_newton == 0
+
+
+def test_auto_uses_newton_where_the_direct_solve_is_cheap(monkeypatch):
+    """'auto' (the default, used by the workflow): Newton finish up to NEWTON_DIRECT_MAX_DOF rows
+    where PARDISO loads, FIRE alone above."""
+    from glassvib import pardiso
+
+    pot = gv.TaperedIPL(taper=2)
+    conf = gv.random_configuration(2, 100, seed=3)
+    res = quench(conf, pot)
+    assert res.method == ("newton" if pardiso.available() else "fire")
+    monkeypatch.setattr(minimize, "NEWTON_DIRECT_MAX_DOF", 100)
+    res2 = quench(conf, pot)
+    assert res2.method == "fire" and res2.success
