@@ -243,6 +243,20 @@ def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed, rr_growth=1.
             return theta[::-1], np.ascontiguousarray(Y.T), m >= k, m
 
 
+def _max_multiplicity(theta, rtol=1e-7):
+    """Largest number of values in ``theta`` equal to within rtol * max|theta| (a degenerate
+    eigenvalue)."""
+    t = np.sort(np.asarray(theta, dtype=np.float64))
+    if t.size < 2:
+        return int(t.size)
+    same = np.diff(t) <= rtol * float(np.max(np.abs(t)))
+    best = run = 1
+    for s in same:
+        run = run + 1 if s else 1
+        best = max(best, run)
+    return best
+
+
 def _shift_invert_lowest(H, k, backend, *, block=None, tol=1e-6, seed=0):
     """k lowest eigenpairs by block shift-invert Krylov on (H - sigma)^-1, sigma < lambda_min."""
     n = H.shape[0]
@@ -250,8 +264,15 @@ def _shift_invert_lowest(H, k, backend, *, block=None, tol=1e-6, seed=0):
     if block is None:  # small factors: solves cost little per column, fewer vectors win
         block = SMALL_BLOCK if n <= SMALL_BLOCK_MAX_DOF else max(16, min(48, (k + 2) // 3))
     block = int(block)
-    theta, Y, ok, _ = _block_shift_invert(solve, k, n, block, tol, max(12 * k, 40 * block, 600), seed,
-                                          rr_growth=RR_GROWTH)
+    while True:
+        theta, Y, ok, _ = _block_shift_invert(solve, k, n, block, tol, max(12 * k, 40 * block, 600), seed,
+                                              rr_growth=RR_GROWTH)
+        # a block Krylov space holds at most `block` vectors of one eigenspace: an eigenvalue found
+        # `block` times or more (lattices) may have further copies, so repeat with a larger block
+        mult = _max_multiplicity(theta)
+        if mult < block or block >= k:
+            break
+        block = min(k, 2 * mult)
     if not ok:  # pragma: no cover - fall back to ARPACK with the same factorization
         op = scipy.sparse.linalg.LinearOperator((n, n), matvec=solve, dtype=np.float64)
         vals, Y = scipy.sparse.linalg.eigsh(H, k=k, sigma=sigma, which="LM", OPinv=op)
