@@ -105,15 +105,15 @@ def test_auto_routes(monkeypatch):
                         lambda H, k, backend, **kw: calls.append(backend) or orig_si(H, k, backend, **kw))
     check_against_dense(H, 10, "auto")  # 288 rows: dense eigh
     monkeypatch.setattr(modes_mod, "DENSE_MAX_DOF", 100)
-    check_against_dense(H, 10, "auto")  # shift-invert: PARDISO, else CHOLMOD if installed, else a dense factor
+    check_against_dense(H, 10, "auto")  # shift-invert: CHOLMOD if installed, else PARDISO, else a dense factor
     check_against_dense(H, 100, "auto")  # k >= dN / 6: dense eigh again
     monkeypatch.setattr(modes_mod, "DENSE_FACTOR_MAX_DOF", 100)
     monkeypatch.setattr(multigrid, "available", lambda: False)  # (else LOBPCG above the dense factor)
-    check_against_dense(H, 10, "auto")  # too big for a dense factor: PARDISO, CHOLMOD, else SuperLU
-    if "pardiso" in available_backends():
-        assert calls == ["dense", "pardiso", "dense", "pardiso"]
-    elif "cholmod" in available_backends():
+    check_against_dense(H, 10, "auto")  # too big for a dense factor: CHOLMOD, PARDISO, else SuperLU
+    if "cholmod" in available_backends():
         assert calls == ["dense", "cholmod", "dense", "cholmod"]
+    elif "pardiso" in available_backends():
+        assert calls == ["dense", "pardiso", "dense", "pardiso"]
     else:
         assert calls == ["dense", "dense", "dense", "superlu"]
 

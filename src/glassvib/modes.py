@@ -12,8 +12,8 @@ solves into BLAS-3 work (CHOLMOD supernodal or dense LAPACK), which single-vecto
 use. Eigenvalues are the Rayleigh quotients y^T H y of the converged Ritz vectors.
 
 Factorization backends (``available_backends``): PARDISO of Intel MKL (:mod:`glassvib.pardiso`,
-the default: the ``mkl`` wheel is a core dependency on x86-64 Linux and Windows), CHOLMOD
-(optional: scikit-sparse < 0.5 built against Debian's libsuitesparse-dev, with
+the default install's: the ``mkl`` wheel is a core dependency on x86-64 Linux and Windows), CHOLMOD
+(optional, preferred where installed: scikit-sparse < 0.5 built against Debian's libsuitesparse-dev, with
 libopenblas0-pthread, otherwise Debian's CHOLMOD runs on the reference BLAS), a dense Cholesky
 factor, and SuperLU in symmetric mode. Where neither PARDISO nor CHOLMOD loads, "auto" uses the
 dense factor up to DENSE_FACTOR_MAX_DOF rows and multigrid LOBPCG above (SuperLU's fill on a 3D
@@ -90,13 +90,14 @@ def available_backends():
 
 
 def _default_backend(n):
-    """The factorization ``lowest_modes`` uses when none is named: PARDISO (MKL wheel, core
-    dependency on x86-64) where it loads, else CHOLMOD where scikit-sparse is installed, else a
-    dense Cholesky factor for n <= DENSE_FACTOR_MAX_DOF and SuperLU above."""
-    if _pardiso.available():
-        return "pardiso"
+    """The factorization ``lowest_modes`` uses when none is named: CHOLMOD where scikit-sparse is
+    installed (the optional route, kept where present), else PARDISO (MKL wheel, core dependency
+    on x86-64, the default install), else a dense Cholesky factor for n <= DENSE_FACTOR_MAX_DOF
+    and SuperLU above."""
     if _cholmod_cholesky is not None:
         return "cholmod"
+    if _pardiso.available():
+        return "pardiso"
     return "dense" if n <= DENSE_FACTOR_MAX_DOF else "superlu"
 
 
@@ -427,8 +428,8 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
     or k >= dN/6); "shift-invert" (the default otherwise) factors H - sigma I with sigma below the
     lowest eigenvalue (-1e-3 max|H_ii|, lowered until the Cholesky factorization succeeds, so the
     nearest eigenvalues to sigma are the algebraically lowest) and runs a block Krylov method on
-    (H - sigma I)^-1 with Rayleigh-Ritz; the factorization backend is PARDISO (MKL) where it
-    loads, else CHOLMOD (scikit-sparse) where installed, otherwise dense Cholesky for
+    (H - sigma I)^-1 with Rayleigh-Ritz; the factorization backend is CHOLMOD (scikit-sparse)
+    where installed, else PARDISO (MKL) where it loads, otherwise dense Cholesky for
     dN <= DENSE_FACTOR_MAX_DOF and SuperLU in symmetric mode above. "lobpcg" (chosen by "auto"
     from LOBPCG_MIN_DOF rows on, where a sparse factor no longer fits in memory, or from
     DENSE_FACTOR_MAX_DOF rows on where neither PARDISO nor CHOLMOD is available; only when d is
