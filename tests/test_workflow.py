@@ -180,3 +180,30 @@ def test_scan_target(tiny_run):
             assert (figs / f"{name}.{ext}").stat().st_size > 1000, f"{name}.{ext} missing or empty"
     rows = [line for line in (figs / "scan_table.md").read_text().splitlines()[2:] if line.startswith("|")]
     assert len(rows) == _n_points(tiny_run["cfg"])
+
+
+def test_khgps_beside_particles(tiny_run):
+    """The tiny config's KHGPS block ran in the same DAG: its tables follow their contract (every
+    sample converged to max |dH/dx| <= 1e-10 with a positive definite Hessian, the full spectrum
+    per sample), one exponents row per point with s, A_g and <x*^2>, and the figures exist."""
+    import numpy as np
+
+    from glassvib.study import load_study
+    from glassvib.tables import KHGPS_COLUMNS, read_table
+
+    res = tiny_run["work"] / "results"
+    study = load_study(tiny_run["cfg"])
+    tabs = {}
+    for name, cols in KHGPS_COLUMNS.items():
+        tabs[name] = read_table(res / "tables" / f"{name}.parquet")
+        assert list(tabs[name].columns) == list(cols), name
+    smp, mds, ex = tabs["khgps_samples"], tabs["khgps_modes"], tabs["khgps_exponents"]
+    assert len(smp) == sum(n for _, n, _ in study.khgps_points.values())
+    assert smp["converged"].all() and (smp["max_grad"] <= 1e-10).all() and (smp["n_negative"] == 0).all()
+    assert (mds.groupby(["J", "sample"]).size() == 64).all()
+    assert (mds["omega2"] > 0).all() and np.allclose(mds["omega"] ** 2, mds["omega2"])
+    assert len(ex) == len(study.khgps_points) and (ex["s_other"] == 4.0).all()
+    assert (ex["msd_mean"] > 0).all() and (ex["A_g_hat"] > 0).all() and ex["complete"].all()
+    for f in ("khgps_dos", "khgps_prefactor"):
+        assert (res / "figures" / f"{f}.png").stat().st_size > 1000
+    assert "| 64 | 0.01 | 0.1 |" in (res / "figures" / "khgps_table.md").read_text()
