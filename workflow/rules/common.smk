@@ -93,7 +93,8 @@ TABLES = ["samples", "modes", "stress_hist", "exponents", "level_ratios"]
 EXTRA_TABLES = ["exponent_scan", "level_ratio_hist"]
 ALL_TABLES = TABLES + EXTRA_TABLES
 PAPER_FIGURES = ["paper_fig2", "paper_fig3", "paper_fig4"]
-SCAN_FIGURES = ["scan_s_vs_taper", "scan_s_vs_size", "scan_s_vs_dimension", "scan_window", "scan_alpha_vs_taper"]
+SCAN_FIGURES = ["scan_s_vs_taper", "scan_s_vs_size", "scan_s_vs_dimension", "scan_window", "scan_alpha_vs_taper",
+                "scan_s_by_model"]
 FIGURES = ["cumulative_dos_s3", "cumulative_dos_s4", "stress_distribution", "level_ratios",
            "exponents", "participation"]
 
