@@ -112,3 +112,17 @@ def test_tables_follow_their_contract(small_batch):
     assert math.isclose(ex["msd_mean"], smp["msd"].mean())
     with pytest.raises(ValueError, match="no fit settings"):
         ks.aggregate(smp, mds, {}, seed=1)
+
+
+def test_binned_density_follows_a_known_law():
+    """The figure's D(w): equal-count bins of modes drawn from D = A w^4 give D / (A w^4) = 1
+    within the counting noise, only below the frequency every sample reaches."""
+    from glassvib.khgps_figures import dos_curve
+
+    A, n, S = 50.0, 1000, 200
+    units = _power_law_units(A, 4.0, n, 0.3, S, seed=5)
+    modes = pd.concat([pd.DataFrame({"sample": i, "omega": w}) for i, w in enumerate(units)])
+    x, y, counts = dos_curve(modes, pd.DataFrame({"N": [n] * S}))
+    ratio = y / (A * x ** 4)
+    assert len(x) >= 20 and x.max() < 0.3 and counts.min() >= 10
+    assert abs(np.median(ratio) - 1) < 0.1 and np.all(np.abs(ratio - 1) < 5 / np.sqrt(counts))

@@ -29,25 +29,33 @@ KHGPS_FIGURES = ["khgps_dos", "khgps_prefactor"]
 _GROUP = ["N", "h", "kappa_0"]
 
 
-def dos_curve(modes: pd.DataFrame, samples: pd.DataFrame, n_bins: int = 40):
+def dos_curve(modes: pd.DataFrame, samples: pd.DataFrame, n_bins: int = 30, min_count: int = 10):
     """(bin centres, D(w) per oscillator, counts) of one point from its modes and samples rows:
-    D = counts / (S N dw) on log bins from the lowest positive frequency to the largest frequency that
-    every sample's computed spectrum reaches (the full spectrum: its largest frequency)."""
+    D = counts / (S N dw) on bins of equal counts (at least ``min_count`` modes each, about
+    ``n_bins`` bins; sparse logarithmic bins would show single modes as a floor; bins wider than a
+    factor 2 in w, where the bin average of a steep D sits far from the bin centre, are not drawn), from the lowest
+    positive frequency to the largest frequency that every sample's computed spectrum reaches (the
+    full spectrum: its largest frequency)."""
     n = int(samples["N"].iloc[0])
     S = len(samples)
     reach = []
     for _, grp in modes.groupby("sample"):
         w = grp["omega"].to_numpy(float)
         reach.append(np.inf if w.size >= n else w.max())
-    w = modes["omega"].to_numpy(float)
-    w = w[w > 0]
-    if w.size < 2 or S == 0:
+    w = np.sort(modes["omega"].to_numpy(float))
+    w = w[(w > 0) & (w < min(reach))] if reach else w[:0]
+    if w.size < 2 * min_count or S == 0:
         return np.empty(0), np.empty(0), np.empty(0)
-    top = min(min(reach), w.max())
-    edges = np.geomspace(w.min(), top * (1 + 1e-12), n_bins + 1)
-    counts, _ = np.histogram(w, edges)
+    per = max(min_count, w.size // n_bins)
+    idx = np.arange(0, w.size - per + 1, per)
+    edges = np.concatenate([[w[0]], 0.5 * (w[idx[1:] - 1] + w[idx[1:]]), [w[idx[-1] + per - 1]]])
+    counts = np.diff(np.searchsorted(w, edges, side="right"))
+    counts[0] += 1  # the lowest mode sits on the first edge (searchsorted side="right" counts it below)
+    width = np.diff(edges)
+    ok = (width > 0) & (edges[1:] <= 2.0 * edges[:-1])  # a bin wider than a factor 2 in w misplaces a steep D
+
     centres = np.sqrt(edges[1:] * edges[:-1])
-    return centres, counts / (S * n * np.diff(edges)), counts
+    return centres[ok], counts[ok] / (S * n * width[ok]), counts[ok]
 
 
 def _points(tables: dict):
