@@ -102,8 +102,10 @@ def format_scan_table(df: pd.DataFrame) -> str:
         ex = [name for name, flag in (("GHET", r["excludes_ghet"]), ("4", r["excludes_other"])) if flag]
         if r["s_pred_ghet"] == r["s_pred_other"]:
             ex = ["both (agree)"] if ex else []
+        if not (np.isfinite(r["s_lo"]) and np.isfinite(r["s_hi"])):
+            ex = ["no interval (one unit)"]
         ne = f", {int(r['n_not_equilibrated'])} not eq." if r.get("n_not_equilibrated", 0) else ""
-        if not np.isfinite(r["units_to_decide"]):
+        if not np.isfinite(r["units_to_decide"]) or ex == ["no interval (one unit)"]:
             decide = "—"
         elif r["excludes_ghet"] or r["excludes_other"]:
             decide = "decided"
