@@ -8,8 +8,10 @@ aggregate rules would write them (same fit settings, seed, level window and conf
 (their last output written: ``samples.parquet`` for particle points, ``khgps_samples.parquet`` for
 KHGPS points), and ``<results>/aggregated_batches.txt`` lists them. Each point's table rows then count
 the samples actually aggregated (``n_samples``), never the config's target. With ``--figures`` the
-figures, scan figures and scan table are drawn too. Rerunning ``snakemake`` with the same config
-resumes the missing batches and re-aggregates everything.
+figures, scan figures and scan table are drawn too. To resume the missing batches and re-aggregate
+everything: ``snakemake --cores N --forcerun aggregate khgps_aggregate --configfile <config>`` (a plain
+rerun sees the aggregated tables present and, like for any intermediate file, does not rebuild the
+missing batches).
 """
 from __future__ import annotations
 
