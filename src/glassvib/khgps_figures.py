@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .figures import _save  # noqa: E402
-from .khgps_study import S_OTHER_CAMP  # noqa: E402
+from .khgps_study import S_OTHER_CAMP, spectrum_reach  # noqa: E402
 
 __all__ = ["dos_curve", "plot_dos", "plot_prefactor", "format_khgps_table", "make_khgps_figures", "KHGPS_FIGURES"]
 
@@ -38,10 +38,7 @@ def dos_curve(modes: pd.DataFrame, samples: pd.DataFrame, n_bins: int = 30, min_
     full spectrum: its largest frequency)."""
     n = int(samples["N"].iloc[0])
     S = len(samples)
-    reach = []
-    for _, grp in modes.groupby("sample"):
-        w = grp["omega"].to_numpy(float)
-        reach.append(np.inf if w.size >= n else w.max())
+    reach = [spectrum_reach(grp["omega"], n) for _, grp in modes.groupby("sample")]
     w = np.sort(modes["omega"].to_numpy(float))
     w = w[(w > 0) & (w < min(reach))] if reach else w[:0]
     if w.size < 2 * min_count or S == 0:

@@ -35,7 +35,7 @@ from .khgps import KHGPS, sample
 from .study import format_value, parse_value
 
 __all__ = ["KHGPSPoint", "sample_seed", "batch_rows", "point_estimates", "window_edge", "fit_prefactor",
-           "KHGPS_POINT_COLUMNS", "S_OTHER_CAMP"]
+           "spectrum_reach", "KHGPS_POINT_COLUMNS", "S_OTHER_CAMP"]
 
 #: the key columns of every KHGPS table
 KHGPS_POINT_COLUMNS = {"N": "int64", "h": "float64", "J": "float64", "kappa_0": "float64"}
@@ -138,32 +138,36 @@ def fit_prefactor(unit_omegas, omega_c: float, n_dof: int, s: float = S_OTHER_CA
     (S n_dof omega_c^(s+1)) from the K modes below omega_c in S units (the Poisson ML estimate of
     the intensity), with a percentile-bootstrap interval over units. Returns (A, lo, hi, K)."""
     counts = np.array([int(np.sum((np.asarray(w) > 0) & (np.asarray(w) < omega_c))) for w in unit_omegas])
-    S = counts.size
-    if S == 0 or not math.isfinite(omega_c) or omega_c <= 0:
+    if counts.size == 0 or not math.isfinite(omega_c) or omega_c <= 0:
         return math.nan, math.nan, math.nan, 0
     norm = (s + 1.0) / (n_dof * omega_c ** (s + 1.0))
-    est = norm * counts.mean()
-    if S < 2:
-        return est, math.nan, math.nan, int(counts.sum())
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 4])))
-    boot = norm * counts[rng.integers(0, S, size=(int(n_boot), S))].mean(axis=1)
-    a = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(boot, [a, 1.0 - a])
-    return float(est), float(lo), float(hi), int(counts.sum())
+    mean, lo, hi = _bootstrap_mean(counts, seed, 4, n_boot, confidence)
+    return norm * mean, norm * lo, norm * hi, int(counts.sum())
 
 
-def _mean_interval(values, seed, n_boot, confidence=0.95):
+def _bootstrap_mean(values, seed, stream, n_boot, confidence=0.95):
+    """(mean, lo, hi) of the finite ``values`` with a percentile-bootstrap interval over them (stream
+    ``SeedSequence([seed, stream])``); no interval from fewer than two values."""
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return math.nan, math.nan, math.nan
     if v.size < 2:
         return float(v.mean()), math.nan, math.nan
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 5])))
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(stream)])))
     boot = v[rng.integers(0, v.size, size=(int(n_boot), v.size))].mean(axis=1)
     a = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(boot, [a, 1.0 - a])
     return float(v.mean()), float(lo), float(hi)
+
+
+def spectrum_reach(omegas, n_dof: int) -> float:
+    """The largest frequency up to which one sample's computed spectrum is complete: inf for the full
+    spectrum (n_dof values), else its largest computed frequency (0 for none)."""
+    w = np.asarray(omegas, float)
+    if w.size >= n_dof:
+        return math.inf
+    return float(w.max()) if w.size else 0.0
 
 
 def _window(units, reach, n, fraction, seed, n_boot):
@@ -193,10 +197,9 @@ def point_estimates(samples: pd.DataFrame, modes: pd.DataFrame, mode_fraction: f
     for smp in sorted(samples["sample"]):
         w = modes.loc[modes["sample"] == smp, "omega"].to_numpy(float)
         units.append(w[w > 0])
-        full = w.size >= n
-        reach.append(math.inf if full else (float(w.max()) if w.size else 0.0))
+        reach.append(spectrum_reach(w, n))
     row = {**key, "n_samples": int(len(units)), **_window(units, reach, n, mode_fraction, seed, n_boot)}
-    row["msd_mean"], row["msd_lo"], row["msd_hi"] = _mean_interval(samples["msd"], seed, n_boot)
+    row["msd_mean"], row["msd_lo"], row["msd_hi"] = _bootstrap_mean(samples["msd"], seed, 5, n_boot)
     row["n_negative"] = int(samples["n_negative"].sum())
     row["n_not_converged"] = int((~samples["converged"].astype(bool)).sum())
     row["s_other"] = S_OTHER_CAMP  # attached after the fits
