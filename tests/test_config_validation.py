@@ -74,16 +74,19 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_config_message(case):
-    edit, fragments = BAD[case]
-    cfg = copy.deepcopy(TINY)
+def _assert_message(case, base, edit, fragments):
+    cfg = copy.deepcopy(base)
     edit(cfg)
     with pytest.raises(ConfigError) as info:
         load_study(cfg)
     msg = str(info.value)
     for frag in fragments:
         assert frag in msg, f"{case}: {frag!r} not in message {msg!r}"
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_config_message(case):
+    _assert_message(case, TINY, *BAD[case])
 
 
 def test_missing_required_key():
@@ -434,3 +437,43 @@ def test_calibration_target_runs_every_named_scan(tmp_path):
     res = cfg["results"]
     for name in ("a", "b"):
         assert f"{res}/calibration/{name}/tables/calibration.parquet" in out.stdout
+
+
+def _khgps(edit):
+    """Edit the KHGPS block of tiny.yaml (the last sweep block)."""
+    def apply(cfg):
+        edit(cfg["sweeps"][-1])
+    return apply
+
+
+BAD_KHGPS = {
+    "J negative": (_khgps(lambda b: b.update(J=[0.1, -1])), ["sweeps[2].J[1]", "a number >= 0"]),
+    "kappa_0 zero": (_khgps(lambda b: b.update(kappa_0=[0])), ["sweeps[2].kappa_0[0]", "a number > 0"]),
+    "N one": (_khgps(lambda b: b.update(N=[1])), ["sweeps[2].N[0]", "integer >= 2"]),
+    "particle key in a KHGPS block": (_khgps(lambda b: b.update(T_p=[0.3])), ["'T_p'", "sweeps[2]", "kappa_0"]),
+    "k above N": (_khgps(lambda b: b.update(modes={"k": 100})), ["sweeps[2].modes.k = 100", "1 <= k <= N"]),
+    "k word": (_khgps(lambda b: b.update(modes={"k": "some"})), ["sweeps[2].modes.k", "or all"]),
+    "mode fraction one": (_khgps(lambda b: b.update(fit={"mode_fraction": 1.0})),
+                          ["sweeps[2].fit.mode_fraction", "a number in (0, 1)"]),
+    "model misspelt": (_khgps(lambda b: b.update(model="khgp")), ["sweeps[2].model = 'khgp'", "model: khgps"]),
+    "tol zero": (_khgps(lambda b: b.update(minimize={"tol": 0})), ["sweeps[2].minimize.tol", "a number > 0"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_KHGPS))
+def test_bad_khgps_block_message(case):
+    _assert_message(case, TINY_ALL, *BAD_KHGPS[case])
+
+
+def test_khgps_block_expands_beside_the_particles():
+    """The KHGPS block of tiny.yaml: its points (paths carry N, h, J, kappa_0), batches and seeds
+    beside the particle points, which it leaves unchanged; the block's settings over the defaults."""
+    study = load_study(copy.deepcopy(TINY_ALL))
+    without = load_study({**copy.deepcopy(TINY_ALL), "sweeps": copy.deepcopy(TINY_ALL["sweeps"][:-1])})
+    assert study.points == without.points
+    assert sorted(study.khgps_points) == ["khgps/N64/h0.01/J0.1/kappa1", "khgps/N64/h0.01/J0.3/kappa1"]
+    assert study.khgps_batch_dirs()[:2] == ["khgps/N64/h0.01/J0.1/kappa1/batch000",
+                                            "khgps/N64/h0.01/J0.1/kappa1/batch001"]
+    st = study.khgps_settings["khgps/N64/h0.01/J0.1/kappa1"]
+    assert st["fit"]["mode_fraction"] == 0.05 and st["fit"]["n_bootstrap"] == 2000 and st["modes"]["k"] == "all"
+    assert study.seed("khgps/N64/h0.01/J0.1/kappa1", 1) == batch_seed(TINY_ALL["seed"], "khgps/N64/h0.01/J0.1/kappa1", 1)

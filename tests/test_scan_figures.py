@@ -104,3 +104,12 @@ def test_figures_and_table_written(tmp_path):
     assert md.count("\n") == 2 + len(exps)
     assert len(paths) == 2 * len(SCAN_FIGURES) + 1
     assert not list((tmp_path / "figures").glob(".*tmp*"))
+
+
+def test_one_unit_has_no_interval_and_excludes_nothing():
+    """A point with one bootstrap unit (one MC chain) has no interval: the table says so instead of
+    reporting both predictions excluded."""
+    exps = _exponents([(3, 1000, 0.8, 3.0, 3.4, math.nan, math.nan)])
+    md = format_scan_table(scan_table(exps, _samples(exps, units=1)))
+    row = md.strip().splitlines()[-1]
+    assert "no interval (one unit)" in row and "GHET" not in row and row.rstrip().endswith("| — |")

@@ -160,9 +160,14 @@ def test_paper_target(tiny_run):
     text = (work / "results" / "cost_table.md").read_text()
     from glassvib.costs import cost_table
 
+    from glassvib.study import load_study
+
     tab = cost_table(work / "results")
-    assert len(tab) == _n_points(tiny_run["cfg"])
-    assert (tab[["quench", "analyze"]] > 0).all().all()
+    n_khgps = len(load_study(tiny_run["cfg"]).khgps_points)
+    assert len(tab) == _n_points(tiny_run["cfg"]) + n_khgps  # the KHGPS points have their one stage
+    particles = ~tab["point"].str.startswith("khgps/")
+    assert (tab.loc[particles, ["quench", "analyze"]] > 0).all().all()
+    assert (tab.loc[~particles, "khgps"] > 0).all() and particles.sum() == _n_points(tiny_run["cfg"])
     for point in tab["point"]:
         assert point in text
 
@@ -180,3 +185,63 @@ def test_scan_target(tiny_run):
             assert (figs / f"{name}.{ext}").stat().st_size > 1000, f"{name}.{ext} missing or empty"
     rows = [line for line in (figs / "scan_table.md").read_text().splitlines()[2:] if line.startswith("|")]
     assert len(rows) == _n_points(tiny_run["cfg"])
+
+
+def test_khgps_beside_particles(tiny_run):
+    """The tiny config's KHGPS block ran in the same DAG: its tables follow their contract (every
+    sample converged to max |dH/dx| <= 1e-10 with a positive definite Hessian, the full spectrum
+    per sample), one exponents row per point with s, A_g and <x*^2>, and the figures exist."""
+    import numpy as np
+
+    from glassvib.study import load_study
+    from glassvib.tables import KHGPS_COLUMNS, read_table
+
+    res = tiny_run["work"] / "results"
+    study = load_study(tiny_run["cfg"])
+    tabs = {}
+    for name, cols in KHGPS_COLUMNS.items():
+        tabs[name] = read_table(res / "tables" / f"{name}.parquet")
+        assert list(tabs[name].columns) == list(cols), name
+    smp, mds, ex = tabs["khgps_samples"], tabs["khgps_modes"], tabs["khgps_exponents"]
+    assert len(smp) == sum(n for _, n, _ in study.khgps_points.values())
+    assert smp["converged"].all() and (smp["max_grad"] <= 1e-10).all() and (smp["n_negative"] == 0).all()
+    assert (mds.groupby(["J", "sample"]).size() == 64).all()
+    assert (mds["omega2"] > 0).all() and np.allclose(mds["omega"] ** 2, mds["omega2"])
+    assert len(ex) == len(study.khgps_points) and (ex["s_other"] == 4.0).all()
+    assert (ex["msd_mean"] > 0).all() and (ex["A_g_hat"] > 0).all() and ex["complete"].all()
+    for f in ("khgps_dos", "khgps_prefactor"):
+        assert (res / "figures" / f"{f}.png").stat().st_size > 1000
+    assert "| 64 | 0.01 | 0.1 |" in (res / "figures" / "khgps_table.md").read_text()
+
+
+def test_aggregate_finished_matches_the_workflow(tiny_run, tmp_path):
+    """workflow/scripts/aggregate_finished.py on a finished run writes the tables of the aggregate
+    rules (same fit, seed, windows: identical exponents and KHGPS exponents) and lists the batches;
+    with a batch missing it aggregates the rest and counts only their samples."""
+    import pandas as pd
+
+    from glassvib.tables import read_table
+
+    copy = tmp_path / "results"
+    shutil.copytree(tiny_run["work"] / "results", copy)
+    cfg = yaml.safe_load(yaml.safe_dump(tiny_run["cfg"]))
+    cfg["results"] = str(copy)
+    cfgfile = tmp_path / "config.yaml"
+    cfgfile.write_text(yaml.safe_dump(cfg))
+    script = [sys.executable, str(REPO / "workflow" / "scripts" / "aggregate_finished.py"), str(cfgfile)]
+    run = subprocess.run(script, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    orig = tiny_run["work"] / "results" / "tables"
+    for name in ("exponents", "khgps_exponents", "samples"):
+        pd.testing.assert_frame_equal(read_table(copy / "tables" / f"{name}.parquet"), read_table(orig / f"{name}.parquet"))
+    listed = (copy / "aggregated_batches.txt").read_text().split()
+    assert any("/khgps/" in b for b in listed) and any("/tipl/" in b for b in listed)
+    # one batch unfinished: the rest is aggregated, its point counts only its finished samples
+    victim = sorted(copy.glob("d*/N*/Tp*/m*/tipl/batch001/samples.parquet"))[0]
+    n_victim = len(read_table(victim))
+    victim.unlink()
+    run = subprocess.run(script, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert str(victim.parent) not in (copy / "aggregated_batches.txt").read_text().split()
+    smp = read_table(copy / "tables" / "samples.parquet")
+    assert len(smp) == len(read_table(orig / "samples.parquet")) - n_victim

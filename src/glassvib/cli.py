@@ -529,6 +529,80 @@ def _add_point_args(p):
                         "potential.json in the point's folder)")
 
 
+# --------------------------------------------------------------------------------------------
+# the KHGPS model (paper 003)
+
+
+def cmd_khgps_batch(args) -> int:
+    from .khgps_study import KHGPSPoint, batch_rows
+    from .tables import write_table
+
+    k = args.k if args.k == "all" else int(args.k)
+    pt = KHGPSPoint(int(args.N), float(args.h), float(args.J), float(args.kappa_0))
+    if k != "all" and not 1 <= k <= pt.N:
+        raise ValueError(f"--k = {k}: expected an integer in [1, N = {pt.N}] or 'all'")
+    if args.n_samples < 1:
+        raise ValueError(f"--n-samples = {args.n_samples}: expected an integer >= 1")
+
+    def progress(i, smp):
+        res = smp.result
+        _log(f"{pt.path} sample {args.first_sample + i}: {res.method}, {res.n_iter} L-BFGS + {res.n_newton} Newton, "
+             f"max|g| {res.max_grad:.1e}, <x*^2> {smp.msd:.4g}, negative {smp.n_negative}, "
+             f"{sum(smp.wall.values()):.2f} s")
+
+    samples, modes = batch_rows(pt, args.seed, args.first_sample, args.n_samples, k=k, tol=args.tol,
+                                progress=progress)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    prov = provenance(args.config_hash, seeds=[args.seed], point=pt.path, k=str(k), tol=args.tol)
+    write_table(modes, out / "khgps_modes.parquet", "khgps_modes", prov)
+    write_table(samples, out / "khgps_samples.parquet", "khgps_samples", prov)  # last: marks the batch done
+    bad = samples[~samples["converged"] | (samples["n_negative"] > 0)]
+    if len(bad):
+        _log(f"{len(bad)} sample(s) not converged or with negative eigenvalues (kept, counted in the tables)")
+    return 0
+
+
+def cmd_khgps_aggregate(args) -> int:
+    import pandas as pd
+
+    from .khgps_study import aggregate
+    from .tables import read_table, write_table
+
+    fits = json.loads(args.fits)
+    missing = [b for b in args.batch_dirs if not (Path(b) / "khgps_samples.parquet").exists()]
+    if missing:
+        raise FileNotFoundError(f"--batch-dirs: no khgps_samples.parquet in {missing[:3]}"
+                                f"{' ...' if len(missing) > 3 else ''}")
+    samples = pd.concat([read_table(Path(b) / "khgps_samples.parquet") for b in args.batch_dirs], ignore_index=True)
+    modes = pd.concat([read_table(Path(b) / "khgps_modes.parquet") for b in args.batch_dirs], ignore_index=True)
+    tables = aggregate(samples, modes, fits, seed=args.seed)
+    prov = provenance(args.config_hash, seeds=[args.seed], inputs=args.batch_dirs, fits=fits)
+    out = Path(args.output_dir)
+    for name, df in tables.items():
+        write_table(df, out / f"{name}.parquet", name, prov)
+        _log(f"wrote {out / (name + '.parquet')}")
+    _print_table(tables["khgps_exponents"])
+    return 0
+
+
+def cmd_khgps_figures(args) -> int:
+    from .khgps_figures import format_khgps_table, make_khgps_figures
+    from .provenance import atomic_path
+    from .tables import read_table
+
+    t = Path(args.tables)
+    tables = {n: read_table(t / f"{n}.parquet") for n in ("khgps_samples", "khgps_modes", "khgps_exponents",
+                                                          "khgps_exponent_scan")}
+    for p in make_khgps_figures(tables, args.output_dir):
+        _log(f"wrote {p}")
+    path = Path(args.output_dir) / "khgps_table.md"
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(format_khgps_table(tables))
+    _log(f"wrote {path}")
+    return 0
+
+
 def _common(p):
     p.add_argument("--threads", type=int, default=1, help="BLAS/numba threads (default 1)")
     p.add_argument("--config-hash", default="", help="hash of the config sections used (provenance)")
@@ -621,6 +695,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", required=True, help="writes tables/calibration.parquet, figures/calibration.*")
     _common(p)
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("khgps-batch", help="KHGPS samples (paper 003): couplings, minimum, lowest modes")
+    p.add_argument("--N", type=int, required=True, help="number of oscillators (integer >= 2)")
+    p.add_argument("--h", type=float, required=True, help="constant field h")
+    p.add_argument("--J", type=float, required=True, help="coupling strength J >= 0")
+    p.add_argument("--kappa-0", type=float, required=True, help="stiffness edge kappa_0 > 0")
+    p.add_argument("--n-samples", type=int, required=True)
+    p.add_argument("--first-sample", type=int, default=0, help="index of the first sample of this batch")
+    p.add_argument("--seed", type=int, required=True, help="batch seed (integer >= 0)")
+    p.add_argument("--k", default="all", help="lowest modes per sample (integer) or all (every eigenvalue)")
+    p.add_argument("--tol", type=float, default=1e-10, help="max |dH/dx| at the minimum")
+    p.add_argument("--output-dir", required=True, help="batch folder for khgps_samples/khgps_modes.parquet")
+    _common(p)
+    p.set_defaults(func=cmd_khgps_batch)
+
+    p = sub.add_parser("khgps-aggregate", help="KHGPS tables: samples, modes, exponents (s, A_g, <x*^2>), window scan")
+    p.add_argument("--batch-dirs", nargs="+", required=True)
+    p.add_argument("--fits", required=True, help="JSON object: point path -> {mode_fraction, scan_mode_fractions, n_bootstrap}")
+    p.add_argument("--seed", type=int, default=0, help="base seed of the bootstrap")
+    p.add_argument("--output-dir", required=True)
+    _common(p)
+    p.set_defaults(func=cmd_khgps_aggregate)
+
+    p = sub.add_parser("khgps-figures", help="KHGPS figures (D(w), A_g against J) and khgps_table.md")
+    p.add_argument("--tables", required=True, help="folder with the KHGPS tables")
+    p.add_argument("--output-dir", required=True)
+    p.set_defaults(func=cmd_khgps_figures)
     return parser
 
 

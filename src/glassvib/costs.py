@@ -16,11 +16,15 @@ import pandas as pd
 
 __all__ = ["STAGES", "cost_table", "extrapolate", "format_cost_table"]
 
-STAGES = ("sample", "quench", "analyze")
+STAGES = ("sample", "quench", "analyze", "khgps")
+#: the stage whose batches define a point's batch count: analyze for particle points, the one KHGPS
+#: job (couplings, minimisation, modes) for KHGPS points (benchmarks/khgps/<N.../h.../J.../kappa...>)
+_LAST = ("analyze", "khgps")
 
 
 def _batch_size(results: Path, point: str, batch: str) -> int | None:
-    path = results / point / batch / "samples.parquet"
+    name = "khgps_samples.parquet" if point.startswith("khgps/") else "samples.parquet"
+    path = results / point / batch / name
     if not path.exists():
         return None
     import pyarrow.parquet as pq
@@ -48,6 +52,8 @@ def cost_table(results_dir, column: str = "s") -> pd.DataFrame:
     for stage in STAGES:
         for f in sorted((bench / stage).rglob("batch*.tsv")):
             point = str(f.parent.relative_to(bench / stage))
+            if stage == "khgps":  # the KHGPS benchmark folders carry the point path itself
+                point = f"khgps/{point}"
             batch = f.stem
             if (point, batch) not in sizes:  # one metadata read per batch, not one per stage
                 sizes[point, batch] = _batch_size(results, point, batch)
@@ -68,7 +74,7 @@ def cost_table(results_dir, column: str = "s") -> pd.DataFrame:
             med[stage] = np.nan
     med = med[list(STAGES)]
     med["total"] = med.sum(axis=1, min_count=1)
-    info = long[long["stage"] == "analyze"].groupby("point").agg(batches=("batch", "nunique"),
+    info = long[long["stage"].isin(_LAST)].groupby("point").agg(batches=("batch", "nunique"),
                                                                  samples_per_batch=("n", "max"))
     out = info.join(med, how="outer").reset_index()
     return out.sort_values("point").reset_index(drop=True)

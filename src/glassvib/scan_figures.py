@@ -29,9 +29,11 @@ import pandas as pd  # noqa: E402
 from .figures import KEY, _fmt, _save  # noqa: E402
 
 __all__ = ["scan_table", "format_scan_table", "plot_s_vs_taper", "plot_s_vs_size", "plot_s_vs_dimension",
-           "plot_window_scan", "plot_alpha_vs_taper", "make_scan_figures", "SCAN_FIGURES", "OTHER_CAMP_S"]
+           "plot_window_scan", "plot_alpha_vs_taper", "plot_s_by_model", "make_scan_figures", "SCAN_FIGURES",
+           "OTHER_CAMP_S"]
 
-SCAN_FIGURES = ["scan_s_vs_taper", "scan_s_vs_size", "scan_s_vs_dimension", "scan_window", "scan_alpha_vs_taper"]
+SCAN_FIGURES = ["scan_s_vs_taper", "scan_s_vs_size", "scan_s_vs_dimension", "scan_window", "scan_alpha_vs_taper",
+                "scan_s_by_model"]
 #: the other camp's exponent (papers 002-004): s = 4 for every m, T_p and d
 OTHER_CAMP_S = 4.0
 #: GHET's exponent at T_p = inf (paper 001: high parent temperature)
@@ -80,7 +82,8 @@ def scan_table(exponents: pd.DataFrame, samples: pd.DataFrame | None = None) -> 
     gap = (df["s_pred_ghet"] - df["s_pred_other"]).abs()
     need = df["n_units"] * (df["half_width"] / (gap / 2.0)) ** 2
     df["units_to_decide"] = np.where(gap > 0, np.ceil(need), np.nan)
-    return df.sort_values(["d", "N", "T_p", "taper"], ascending=[True, True, False, True]).reset_index(drop=True)
+    return df.sort_values(["d", "N", "T_p", "taper", "potential"],
+                          ascending=[True, True, False, True, True]).reset_index(drop=True)
 
 
 def _not_equilibrated_units(grp) -> int:
@@ -91,22 +94,25 @@ def _not_equilibrated_units(grp) -> int:
 
 def format_scan_table(df: pd.DataFrame) -> str:
     """The scan table as Markdown (docs/results.md)."""
-    head = ("| d | N | T_p | m | samples (units) | modes in fit | s_hat [95 %] | half-width | alpha_hat [95 %] "
-            "| GHET s | excludes | units to decide |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    head = ("| d | N | T_p | m | potential | samples (units) | modes in fit | s_hat [95 %] | half-width | "
+            "alpha_hat [95 %] | GHET s | excludes | units to decide |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     rows = []
     for _, r in df.iterrows():
         ex = [name for name, flag in (("GHET", r["excludes_ghet"]), ("4", r["excludes_other"])) if flag]
         if r["s_pred_ghet"] == r["s_pred_other"]:
             ex = ["both (agree)"] if ex else []
+        if not (np.isfinite(r["s_lo"]) and np.isfinite(r["s_hi"])):
+            ex = ["no interval (one unit)"]
         ne = f", {int(r['n_not_equilibrated'])} not eq." if r.get("n_not_equilibrated", 0) else ""
-        if not np.isfinite(r["units_to_decide"]):
+        if not np.isfinite(r["units_to_decide"]) or ex == ["no interval (one unit)"]:
             decide = "—"
         elif r["excludes_ghet"] or r["excludes_other"]:
             decide = "decided"
         else:
             decide = f"{int(r['units_to_decide'])}"
         rows.append(
-            f"| {int(r['d'])} | {int(r['N'])} | {_fmt(r['T_p'])} | {_fmt(r['taper'])} | "
+            f"| {int(r['d'])} | {int(r['N'])} | {_fmt(r['T_p'])} | {_fmt(r['taper'])} | {r['potential']} | "
             f"{int(r['n_samples'])} ({int(r['n_units'])}{ne}) | {int(r['n_modes_fit'])} | "
             f"{r['s_hat']:.2f} [{r['s_lo']:.2f}, {r['s_hi']:.2f}] | {r['half_width']:.2f} | "
             f"{r['alpha_hat']:.3f} [{r['alpha_lo']:.3f}, {r['alpha_hi']:.3f}] | {r['s_pred_ghet']:.3g} | "
@@ -256,6 +262,40 @@ def plot_alpha_vs_taper(table: pd.DataFrame, d: int = 3, N: int = 1000):
     return fig
 
 
+def plot_s_by_model(table: pd.DataFrame, d: int = 3, N: int = 1000):
+    """s_hat [95 %] of each model (potential id and cutoff order m) at T_p = inf and at its low T_p,
+    each beside its own GHET prediction (2 at T_p = inf, the potential's s_ghet at low T_p) and 4."""
+    sel = table[(table["d"] == d) & (table["N"] == N)]
+    models = sorted({(str(p), float(m)) for p, m in zip(sel["potential"], sel["taper"])},
+                    key=lambda pm: (pm[0] != "tipl", pm[0], pm[1]))
+    fig, ax = plt.subplots(figsize=(max(5.6, 1.3 * len(models) + 2), 4.2))
+    ax.axhline(OTHER_CAMP_S, color="tab:gray", ls="--", lw=1, label="s = 4 (papers 002-004)")
+    for i, (pid, m) in enumerate(models):
+        grp = sel[(sel["potential"] == pid) & (sel["taper"] == m)]
+        hi = grp[np.isinf(grp["T_p"].astype(float))]
+        lo = grp[~np.isinf(grp["T_p"].astype(float))]
+        first = i == 0
+        if len(hi):
+            _errorbar(ax, np.full(len(hi), i - 0.12), hi, marker="o", mfc="white", color="tab:blue",
+                      label="T_p = ∞" if first else None)
+            ax.plot([i - 0.25, i + 0.01], [GHET_HIGH_TP_S] * 2, color="tab:blue", ls=":", lw=1.5,
+                    label="GHET, T_p = ∞: s = 2" if first else None)
+        if len(lo):
+            _errorbar(ax, np.full(len(lo), i + 0.12), lo, marker="s", color="tab:red",
+                      label="low T_p (per model)" if first else None)
+            ax.plot([i - 0.01, i + 0.25], [float(lo["s_ghet"].iloc[0])] * 2, color="k", lw=1.5,
+                    label="GHET, low T_p: 5 + 2 alpha of the potential" if first else None)
+            for _, r in lo.iterrows():
+                ax.annotate(_fmt(r["T_p"]), (i + 0.16, r["s_hat"]), fontsize=7, color="tab:red")
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels([f"{p}\nm = {_fmt(m)}" for p, m in models])
+    ax.set_ylabel(r"$\hat s$ (95 % interval)")
+    ax.set_title(f"d = {d}, N = {N}: exponent of each model")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
 def make_scan_figures(tables_dir, output_dir) -> list:
     """Write the scan figures (PNG + PDF) and ``scan_table.md`` from a tables folder; returns the paths."""
     tables_dir, output_dir = Path(tables_dir), Path(output_dir)
@@ -267,7 +307,8 @@ def make_scan_figures(tables_dir, output_dir) -> list:
     for name, fig in (("scan_s_vs_taper", plot_s_vs_taper(table)), ("scan_s_vs_size", plot_s_vs_size(table)),
                       ("scan_s_vs_dimension", plot_s_vs_dimension(table)),
                       ("scan_window", plot_window_scan(scan, exponents)),
-                      ("scan_alpha_vs_taper", plot_alpha_vs_taper(table))):
+                      ("scan_alpha_vs_taper", plot_alpha_vs_taper(table)),
+                      ("scan_s_by_model", plot_s_by_model(table))):
         paths += _save(fig, output_dir, name)
         plt.close(fig)
     md = output_dir / "scan_table.md"

@@ -56,6 +56,10 @@ DEFAULTS = {
     "modes": {"k": "all", "delta": 0.0, "level_window": 50, "complete_to": 1.0, "eigenvalues": "lowest"},
     "fit": {"omega_c_fraction": 0.5, "scan_fractions": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0],
             "sigma_c": 1e-4, "n_bootstrap": 1000},
+    # KHGPS blocks (model: khgps): settings in force unless the block sets them
+    "khgps": {"modes": {"k": "all"}, "minimize": {"tol": 1e-10},
+              "fit": {"mode_fraction": 0.002, "scan_mode_fractions": [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016],
+                      "n_bootstrap": 2000}},
     "calibration": {"d": 3, "N": 125, "tapers": [2, "inf"],
                     "temperatures": [2.0, 1.4, 1.0, 0.8, 0.65, 0.55, 0.47, 0.4, 0.35, 0.3],
                     "equilibration_sweeps": 2000, "production_sweeps": 4000, "n_samples": 8,
@@ -160,6 +164,8 @@ class Study:
     points: dict
     settings: dict = None
     potentials: dict = None
+    khgps_points: dict = None
+    khgps_settings: dict = None
 
     def point_potential(self, point_path: str):
         """The pair potential of one point: the built-in tipl with the point's taper, or the
@@ -213,17 +219,28 @@ class Study:
     def results(self) -> str:
         return self.config["results"]
 
+    def _entry(self, point_path: str):
+        if point_path in self.points:
+            return self.points[point_path]
+        if self.khgps_points and point_path in self.khgps_points:
+            return self.khgps_points[point_path]
+        raise KeyError(f"point {point_path!r} is not in the study")
+
     def batches(self, point_path: str) -> list[int]:
-        _, n, per = self.points[point_path]
+        _, n, per = self._entry(point_path)
         return list(range(math.ceil(n / per)))
 
     def batch_size(self, point_path: str, batch: int) -> int:
-        _, n, per = self.points[point_path]
+        _, n, per = self._entry(point_path)
         return min(per, n - batch * per)
 
     def batch_dirs(self) -> list[str]:
-        """All batch folders ``<point>/batch<bbb>`` relative to the results folder."""
+        """All batch folders ``<point>/batch<bbb>`` of the particle points, relative to the results folder."""
         return [f"{p}/batch{b:03d}" for p in self.points for b in self.batches(p)]
+
+    def khgps_batch_dirs(self) -> list[str]:
+        """All batch folders of the KHGPS points (``khgps/N.../batch<bbb>``), relative to the results folder."""
+        return [f"{p}/batch{b:03d}" for p in (self.khgps_points or {}) for b in self.batches(p)]
 
     def seed(self, point_path: str, batch: int) -> int:
         return batch_seed(self.config["seed"], point_path, batch)
@@ -361,7 +378,13 @@ def load_study(config: dict) -> Study:
     cfg["potentials"] = specs
     points: dict = {}
     settings: dict = {}
+    khgps_points: dict = {}
+    khgps_settings: dict = {}
     for ib, block in enumerate(cfg["sweeps"]):
+        if block.get("model") == "khgps":
+            _khgps_block(ib, block, cfg, khgps_points, khgps_settings)
+            continue
+        block.pop("model", None)
         block["T_p"] = [parse_value(t) for t in block["T_p"]]
         block.setdefault("potential", [BUILTIN_POTENTIAL])
         for ip, pid in enumerate(block["potential"]):
@@ -471,4 +494,33 @@ def load_study(config: dict) -> Study:
                 raise ConfigError(
                     f"key {key}.N = {c['N']} is too small for {key}.d = {c['d']} with potential {pid}; allowed: "
                     f"N >= {math.ceil((2 * pot.r_max) ** c['d'] * rho - 1e-9)}")
-    return Study(config=cfg, points=points, settings=settings, potentials=specs)
+    return Study(config=cfg, points=points, settings=settings, potentials=specs, khgps_points=khgps_points,
+                 khgps_settings=khgps_settings)
+
+
+def _khgps_block(ib: int, block: dict, cfg: dict, points: dict, settings: dict) -> None:
+    """Expand one KHGPS block (issue 13) into ``points`` (path -> (KHGPSPoint, n_samples,
+    samples_per_batch)) and ``settings`` (path -> {"modes", "minimize", "fit"})."""
+    from .khgps_study import KHGPSPoint
+
+    eff = {s: _merge(cfg["khgps"][s], block.get(s, {})) for s in ("modes", "minimize", "fit")}
+    k = eff["modes"]["k"]
+    for n in block["N"]:
+        if k != "all" and k > n:
+            raise ConfigError(f"key sweeps[{ib}].modes.k = {k} is too large for N = {n}; allowed: an integer "
+                              f"1 <= k <= N, or all")
+        for h in block["h"]:
+            for j in block["J"]:
+                for k0 in block["kappa_0"]:
+                    try:
+                        pt = KHGPSPoint(int(n), float(h), float(j), float(k0))
+                    except ValueError as err:
+                        raise ConfigError(f"key sweeps[{ib}]: {err}") from None
+                    entry = (pt, block["n_samples"], block["samples_per_batch"])
+                    old = points.get(pt.path)
+                    if old is not None and (old != entry or settings[pt.path] != eff):
+                        raise ConfigError(f"key sweeps[{ib}]: KHGPS point {pt.path} also appears in an earlier "
+                                          f"block with other n_samples, samples_per_batch or settings; allowed: "
+                                          f"the same values in both blocks")
+                    points[pt.path] = entry
+                    settings[pt.path] = copy.deepcopy(eff)

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from .provenance import atomic_path, provenance
 from .study import BUILTIN_POTENTIAL, Point, batch_seed, builtin_potential
 
-__all__ = ["COLUMNS", "EXTRA_COLUMNS", "POINT_COLUMNS", "write_table", "read_table", "read_provenance",
+__all__ = ["COLUMNS", "EXTRA_COLUMNS", "KHGPS_COLUMNS", "POINT_COLUMNS", "write_table", "read_table", "read_provenance",
            "conform", "aggregate", "write_tables"]
 
 POINT_COLUMNS = {"d": "int64", "N": "int64", "T_p": "float64", "taper": "float64", "potential": "string"}
@@ -56,6 +56,24 @@ EXTRA_COLUMNS = {
     "batch_stress_hist": {**POINT_COLUMNS, "sample": "int64", "component": "string", "bin_lo": "float64",
                           "bin_hi": "float64", "count": "int64"},
 }
+
+#: KHGPS tables (issue 13): the model of paper 003 has no positions, so its own key columns
+#: (:data:`glassvib.khgps_study.KHGPS_POINT_COLUMNS`) and no stresses, G, w_0 or level ratios.
+_KP = {"N": "int64", "h": "float64", "J": "float64", "kappa_0": "float64"}
+_KWIN = {"mode_fraction": "float64", "omega_c": "float64", "n_modes_fit": "int64", "complete": "bool",
+         "s_hat": "float64", "s_lo": "float64", "s_hi": "float64", "A_g_hat": "float64", "A_g_lo": "float64",
+         "A_g_hi": "float64"}
+KHGPS_COLUMNS = {
+    "khgps_samples": {**_KP, "sample": "int64", "seed": "int64", "energy": "float64", "msd": "float64",
+                      "max_grad": "float64", "converged": "bool", "n_iter": "int64", "n_newton": "int64",
+                      "route": "string", "n_negative": "int64", "n_modes": "int64", "wall_s": "float64"},
+    "khgps_modes": {**_KP, "sample": "int64", "rank": "int64", "omega2": "float64", "omega": "float64",
+                    "participation": "float64"},
+    "khgps_exponents": {**_KP, "n_samples": "int64", **_KWIN, "msd_mean": "float64", "msd_lo": "float64",
+                        "msd_hi": "float64", "n_negative": "int64", "n_not_converged": "int64", "s_other": "float64"},
+    "khgps_exponent_scan": {**_KP, **_KWIN},
+}
+EXTRA_COLUMNS.update(KHGPS_COLUMNS)
 
 _PA = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
 _PD = {"int64": "int64", "float64": "float64", "bool": "bool", "string": "object"}

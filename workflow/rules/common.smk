@@ -93,7 +93,8 @@ TABLES = ["samples", "modes", "stress_hist", "exponents", "level_ratios"]
 EXTRA_TABLES = ["exponent_scan", "level_ratio_hist"]
 ALL_TABLES = TABLES + EXTRA_TABLES
 PAPER_FIGURES = ["paper_fig2", "paper_fig3", "paper_fig4"]
-SCAN_FIGURES = ["scan_s_vs_taper", "scan_s_vs_size", "scan_s_vs_dimension", "scan_window", "scan_alpha_vs_taper"]
+SCAN_FIGURES = ["scan_s_vs_taper", "scan_s_vs_size", "scan_s_vs_dimension", "scan_window", "scan_alpha_vs_taper",
+                "scan_s_by_model"]
 FIGURES = ["cumulative_dos_s3", "cumulative_dos_s4", "stress_distribution", "level_ratios",
            "exponents", "participation"]
 
@@ -119,3 +120,29 @@ BLAS = ("OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREAD
 
 # the figures job: matplotlib without a display
 FIGURES_CMD = f"MPLBACKEND=Agg {GLASSVIB} figures"
+
+
+# --- KHGPS blocks (model: khgps, issue 13; rules in khgps.smk) ---
+KHGPS_POINT_RE = r"khgps/N[0-9]+/h[^/]+/J[^/]+/kappa[^/]+"
+KHGPS_TABLES = ["khgps_samples", "khgps_modes", "khgps_exponents", "khgps_exponent_scan"]
+KHGPS_FIGURES = ["khgps_dos", "khgps_prefactor"]
+
+
+def khgps_batch_dirs():
+    return [f"{RES}/{b}" for b in STUDY.khgps_batch_dirs()]
+
+
+def khgps_outputs():
+    """The KHGPS tables and figures of the study (none without KHGPS blocks)."""
+    if not STUDY.khgps_points:
+        return []
+    return (expand(f"{RES}/tables/{{t}}.parquet", t=KHGPS_TABLES)
+            + expand(f"{RES}/figures/{{f}}.{{ext}}", f=KHGPS_FIGURES, ext=["png", "pdf"])
+            + [f"{RES}/figures/khgps_table.md"])
+
+
+def khgps_hash(point):
+    """Hash of the settings a KHGPS batch job reads (modes and minimisation of its block, the seed)."""
+    st = STUDY.khgps_settings[point]
+    return section_hash({"modes": st["modes"], "minimize": st["minimize"], "seed": CFG["seed"]},
+                        "modes", "minimize", "seed")
