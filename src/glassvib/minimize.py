@@ -29,7 +29,7 @@ import scipy.sparse.linalg as spla
 from .configuration import Configuration
 from .neighbours import check_box, neighbour_pairs
 from .potentials import PairPotential, check_potential
-from .potentials.dispatch import pair_coef, pair_phi_fr
+from .potentials.dispatch import coef_loop, pair_coef, pair_phi_fr
 from .system import _species, hessian_arrays
 
 __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs", "PairList"]
@@ -70,6 +70,48 @@ def _energy_forces(x, dia, spc, box, ii, jj, kind, prm, rc, f):
 
 
 @numba.njit(cache=True)
+def _energy_forces_listed(x, box, ii, jj, image, coef, kind, prm, rc, f):
+    """:func:`_energy_forces` on a list that carries each pair's image (integer multiples of the box,
+    fixed at the list's build) and pair coefficient: no floor and no coefficient per evaluation,
+    1.5-2x faster, and bit for bit the same energy and forces (the same operations in the same order:
+    whenever a listed pair is within r_c, its build-time image is its minimum image, see
+    :class:`PairList`)."""
+    npart, d = x.shape
+    rc2 = rc * rc
+    for k in range(npart):
+        for a in range(d):
+            f[k, a] = 0.0
+    e = 0.0
+    dr = np.empty(d)
+    for p in range(ii.shape[0]):
+        i = ii[p]
+        j = jj[p]
+        r2 = 0.0
+        for a in range(d):
+            dx = x[j, a] - x[i, a]
+            dx -= box * image[p, a]
+            dr[a] = dx
+            r2 += dx * dx
+        if r2 < rc2:
+            phi, c = pair_phi_fr(kind, prm, r2, coef[p])
+            e += phi
+            for a in range(d):
+                fa = c * dr[a]
+                f[i, a] += fa
+                f[j, a] -= fa
+    return e
+
+
+@numba.njit(cache=True)
+def _pair_images(x, box, ii, jj, image):
+    """image[p, a] = the integer (as float) that :func:`_energy_forces` subtracts for pair p at x."""
+    inv_box = 1.0 / box
+    for p in range(ii.shape[0]):
+        for a in range(x.shape[1]):
+            image[p, a] = math.floor((x[jj[p], a] - x[ii[p], a]) * inv_box + 0.5)
+
+
+@numba.njit(cache=True)
 def _max_disp2(x, xref):
     m = 0.0
     for k in range(x.shape[0]):
@@ -97,17 +139,45 @@ class PairList:
     """Verlet pair list of radius r_c + skin around reference positions; refreshed on demand.
 
     In a box smaller than 2 (r_c + skin) the list holds all N (N - 1) / 2 pairs (the minimum image
-    is exact for L >= 2 r_c) and never needs a rebuild.
+    is exact for L >= 2 r_c) and never needs a rebuild; images are then found at every evaluation.
+    Otherwise each build also records every pair's periodic image at the reference positions and,
+    given the particles (:meth:`set_particles`), its pair coefficient, which the force kernel reuses
+    until the next build. The recorded image is the minimum image whenever the pair is within r_c:
+    between builds no particle moves more than skin / 2, so a listed pair is within r_c + 2 skin of
+    its build-time image, and the other images are at least L - (r_c + 2 skin) >= r_c away
+    (L >= 2 (r_c + skin)).
     """
 
-    def __init__(self, x, box, pot: PairPotential, skin: float = 0.3):
+    def __init__(self, x, box, pot: PairPotential, skin: float = 0.3, diameters=None, species=None):
         self.box = float(box)
         self.pot = pot
         self.skin = float(skin)
         self.radius = pot.r_max + self.skin
         self.all_pairs = self.box < 2.0 * self.radius
         self.n_builds = 0
+        self.image = None
+        self.coef = None
+        self._particles = None
+        if diameters is not None:
+            self.set_particles(diameters, species, n=len(x))
         self.build(x)
+
+    def set_particles(self, diameters, species=None, n=None):
+        """Diameters and species of the particles (fixed for the list's lifetime): pair coefficients
+        are then computed once per build."""
+        dia = np.ascontiguousarray(diameters, dtype=np.float64)
+        self._particles = (dia, _species(species, len(dia) if n is None else n))
+        if self.n_builds:
+            self._coefficients()
+
+    def _coefficients(self):
+        if self._particles is None or self.all_pairs:
+            self.coef = None
+            return
+        dia, spc = self._particles
+        self.coef = np.empty(len(self.ii))
+        coef_loop(self.pot.kind, self.pot.kernel_params, dia[self.ii], dia[self.jj], spc[self.ii], spc[self.jj],
+                  self.coef)
 
     def build(self, x):
         if self.all_pairs:
@@ -119,12 +189,23 @@ class PairList:
         xw[xw >= self.box] = 0.0
         self.ii, self.jj, _ = neighbour_pairs(xw, self.box, self.radius)
         self.xref = np.array(x, dtype=np.float64, copy=True)
+        self.image = np.empty((len(self.ii), x.shape[1]))
+        _pair_images(self.xref, self.box, self.ii, self.jj, self.image)
         self.n_builds += 1
+        self._coefficients()
 
     def update(self, x):
         """Rebuild if some particle moved more than skin / 2 since the last build."""
         if not self.all_pairs and _max_disp2(x, self.xref) > 0.25 * self.skin * self.skin:
             self.build(x)
+
+    def listed(self, diameters, species):
+        """True when the list's recorded images and coefficients serve these particles."""
+        if self.coef is None:
+            return False
+        dia, spc = self._particles
+        return (dia is diameters or np.array_equal(dia, diameters)) and (
+            spc is species or np.array_equal(spc, species))
 
 
 def energy_forces_pairs(x, diameters, pairs: PairList, species=None):
@@ -133,8 +214,13 @@ def energy_forces_pairs(x, diameters, pairs: PairList, species=None):
     pairs.update(x)
     f = np.empty_like(x)
     pot = pairs.pot
-    e = _energy_forces(x, np.ascontiguousarray(diameters, dtype=np.float64), _species(species, x.shape[0]),
-                       pairs.box, pairs.ii, pairs.jj, pot.kind, pot.kernel_params, pot.r_max, f)
+    dia = np.ascontiguousarray(diameters, dtype=np.float64)
+    spc = _species(species, x.shape[0])
+    if pairs.listed(dia, spc):
+        e = _energy_forces_listed(x, pairs.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.kind,
+                                  pot.kernel_params, pot.r_max, f)
+    else:
+        e = _energy_forces(x, dia, spc, pairs.box, pairs.ii, pairs.jj, pot.kind, pot.kernel_params, pot.r_max, f)
     return e, f
 
 
@@ -226,17 +312,23 @@ def _fire_step(x, v, f, e, x_old, e_old, st, prm):
 
 
 @numba.njit(cache=True)
-def _fire_pairs(x, v, x_old, e_old, st, prm, dia, spc, box, ii, jj, xref, half_skin2, kind, pot_prm, rc, tol,
-                max_iter, it0, f):
+def _fire_pairs(x, v, x_old, e_old, st, prm, dia, spc, box, ii, jj, image, coef, xref, half_skin2, kind, pot_prm,
+                rc, tol, max_iter, it0, f):
     """FIRE on the pair potential until max|F| < tol, max_iter, or a list rebuild is needed.
+    With ``image`` of shape (P, d) the listed kernel is used (images and coefficients of the list),
+    else (an all-pairs list) images are found at every evaluation.
 
     Returns (iterations done so far, status, energy): status 0 converged, 1 rebuild, 2 max_iter,
     3 non-finite energy.
     f holds the forces at x on return.
     """
     it = it0
+    listed = image.shape[0] == ii.shape[0]
     while True:
-        e = _energy_forces(x, dia, spc, box, ii, jj, kind, pot_prm, rc, f)
+        if listed:
+            e = _energy_forces_listed(x, box, ii, jj, image, coef, kind, pot_prm, rc, f)
+        else:
+            e = _energy_forces(x, dia, spc, box, ii, jj, kind, pot_prm, rc, f)
         if not math.isfinite(e):
             return it, 3, e
         if _max_abs(f) < tol:
@@ -317,7 +409,8 @@ class QuenchResult:
 
 
 def _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, params):
-    pairs = PairList(x, box, pot, skin)
+    pairs = PairList(x, box, pot, skin, diameters=dia, species=spc)
+    no_image, no_coef = np.empty((0, x.shape[1])), np.empty(0)
     v = np.zeros_like(x)
     x_old = x.copy()
     e_old = np.zeros(1)
@@ -327,8 +420,11 @@ def _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, params):
     it = 0
     half_skin2 = math.inf if pairs.all_pairs else 0.25 * pairs.skin ** 2
     while True:
-        it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, dia, spc, box, pairs.ii, pairs.jj, pairs.xref,
-                                    half_skin2, pot.kind, pot.kernel_params, pot.r_max, tol, max_iter, it, f)
+        listed = pairs.coef is not None
+        it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, dia, spc, box, pairs.ii, pairs.jj,
+                                    pairs.image if listed else no_image, pairs.coef if listed else no_coef,
+                                    pairs.xref, half_skin2, pot.kind, pot.kernel_params, pot.r_max, tol, max_iter,
+                                    it, f)
         if status != 1:
             break
         pairs.build(x)
@@ -336,7 +432,7 @@ def _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, params):
 
 
 def _lbfgs_quench(x, dia, spc, box, pot, tol, max_iter, skin):
-    pairs = PairList(x, box, pot, skin)
+    pairs = PairList(x, box, pot, skin, diameters=dia, species=spc)
     shape = x.shape
     neval = [0]
 
@@ -367,7 +463,7 @@ def _line_search(x, step, e, f, fmax, dia, pairs, spc):
 
 def _newton_polish(x, dia, box, pot, tol, max_steps, skin, spc=None):
     """Newton steps dx = H^+ F on the sparse Hessian (particle 0 pinned to remove translations)."""
-    pairs = PairList(x, box, pot, skin)
+    pairs = PairList(x, box, pot, skin, diameters=dia, species=spc)
     e, f = energy_forces_pairs(x, dia, pairs, spc)
     fmax = float(np.max(np.abs(f)))
     npart, d = x.shape
@@ -526,7 +622,7 @@ def _newton_stage(x, dia, spc, box, pot, tol, skin, max_steps, solver):
     Returns (x, e, f, steps, status) with status "converged", "indefinite" (negative curvature:
     the caller runs more FIRE), "stalled" (no step length accepted) or "max_steps".
     """
-    pairs = PairList(x, box, pot, skin)
+    pairs = PairList(x, box, pot, skin, diameters=dia, species=spc)
     e, f = energy_forces_pairs(x, dia, pairs, spc)
     fmax = float(np.max(np.abs(f)))
     steps = 0
