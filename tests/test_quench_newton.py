@@ -102,3 +102,23 @@ def test_auto_uses_newton_where_the_direct_solve_is_cheap(monkeypatch):
     monkeypatch.setattr(minimize, "NEWTON_DIRECT_MAX_DOF", 100)
     res2 = quench(conf, pot)
     assert res2.method == "fire" and res2.success
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_auto_relabels_large_systems_and_returns_the_callers_labels(d, monkeypatch):
+    """From LOCALITY_MIN_PARTICLES on, "auto" runs in cell order (forced here for a small system):
+    the minimum comes back in the caller's labels (its own diameters at its own indices), is a true
+    minimum, and relabelling the start relabels the result of the sorted run consistently."""
+    monkeypatch.setattr(minimize, "LOCALITY_MIN_PARTICLES", 10)
+    pot = gv.TaperedIPL(taper=2)
+    conf = gv.random_configuration(d, 150, 11)
+    res = quench(conf, pot, method="auto")
+    assert res.message.split("(")[1].startswith("sorted"), res.message
+    assert np.array_equal(res.configuration.diameters, conf.diameters)
+    _check_true_minimum(res, pot, d)
+    assert gv.energy(res.configuration, pot) == pytest.approx(res.energy, rel=1e-12)
+    # the sorted run depends on positions only, not on the labels: a relabelled start gives the
+    # relabelled minimum (the cell order is the same, so the runs are the same bit for bit)
+    perm = np.random.default_rng(0).permutation(conf.N)
+    res_p = quench(conf.replace(positions=conf.positions[perm], diameters=conf.diameters[perm]), pot, method="auto")
+    assert np.array_equal(res_p.configuration.positions, res.configuration.positions[perm])

@@ -501,6 +501,25 @@ NEWTON_CG_MAX_ITER = 400
 NEWTON_ROUNDS = 3
 
 
+#: quench(method="auto") relabels the particles in cell order from this many particles on (and
+#: back at the end): the pair list then reads positions and writes forces nearly in memory order.
+#: Measured (d = 3, N = 64000, one core): 1.6x faster force evaluations than with random labels;
+#: below ~16000 particles the positions fit in the CPU's cache and the order hardly matters.
+LOCALITY_MIN_PARTICLES = 16_384
+
+
+def spatial_order(x, box, cell):
+    """Permutation of the particles that lists them cell by cell (cells of side >= ``cell``, flat
+    index sum_a k_a nc^a) and by the first coordinate within a cell: a function of the positions
+    alone, so a relabelled start gives the same order of particles (and the same run)."""
+    xw = np.mod(np.asarray(x, dtype=np.float64), box)
+    xw[xw >= box] = 0.0
+    nc = max(1, int(math.floor(box / cell)))
+    k = np.minimum((xw * (nc / box)).astype(np.int64), nc - 1)
+    flat = (k * nc ** np.arange(xw.shape[1])).sum(axis=1)
+    return np.lexsort((xw[:, 0], flat))
+
+
 def _newton_pays(n_dof):
     """quench(method="auto"): the Newton finish where its linear solves are cheap (a PARDISO
     factor of at most NEWTON_DIRECT_MAX_DOF rows); plain FIRE elsewhere. Measured (d = 3, one
@@ -687,7 +706,10 @@ def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: 
     """Minimize the energy to the inherent structure, max |F| < tol (SPEC §3 step 3).
 
     ``method="auto"`` (default): "newton" up to NEWTON_DIRECT_MAX_DOF degrees of freedom where
-    PARDISO (MKL) loads, "fire" above. ``method="newton"``: FIRE until max|F| < NEWTON_SWITCH_FORCE
+    PARDISO (MKL) loads, "fire" above; from LOCALITY_MIN_PARTICLES particles on, the particles are
+    relabelled in cell order for the run (:func:`spatial_order`) and the minimum is returned in the
+    caller's labels (the different summation order changes round-off, so a long descent may end in
+    another minimum than ``method="fire"`` from the same start; the ensemble is the same). ``method="newton"``: FIRE until max|F| < NEWTON_SWITCH_FORCE
     (1e-3), then Newton steps dx = H^-1 F on the sparse Hessian with a line search (a PARDISO
     Cholesky factor of the pinned Hessian up to NEWTON_DIRECT_MAX_DOF rows, conjugate gradients
     preconditioned by a multigrid V-cycle above): the linear tail of FIRE, whose length grows with
@@ -723,14 +745,18 @@ def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: 
         raise ValueError(f"tol = {tol!r}, expected a positive finite number")
     if method not in ("auto", "newton", "fire", "lbfgs"):
         raise ValueError(f"method = {method!r}, expected 'auto', 'newton', 'fire' or 'lbfgs'")
-    if method == "auto":
-        method = "newton" if _newton_pays(conf.N * conf.d) else "fire"
     check_box(conf.box, pot.r_max)
     t0 = time.perf_counter()
     x = np.array(conf.positions, dtype=np.float64)
     dia = np.ascontiguousarray(conf.diameters, dtype=np.float64)
     spc = np.ascontiguousarray(conf.species, dtype=np.int64)
     box = conf.box
+    order = None
+    if method == "auto":
+        method = "newton" if _newton_pays(conf.N * conf.d) else "fire"
+        if conf.N >= LOCALITY_MIN_PARTICLES:
+            order = spatial_order(x, box, pot.r_max + skin)
+            x, dia, spc = x[order], dia[order], spc[order]
     stages = []
     n_newton = 0
     if method == "newton":
@@ -756,6 +782,10 @@ def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: 
         fmax = float(np.max(np.abs(f)))
         stages.append("fire")
     success = fmax < tol and math.isfinite(e)
+    if order is not None:  # back to the caller's labels
+        x[order] = x.copy()
+        dia, spc = conf.diameters, conf.species
+        stages.insert(0, "sorted")
     path = "+".join(stages)
     if not math.isfinite(e + fmax):
         msg = f"failed ({path}): non-finite energy or force (E = {e}, max|F| = {fmax})"
