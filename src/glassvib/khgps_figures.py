@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -131,8 +132,12 @@ def plot_prefactor(tables: dict):
     axes[2].set_xlabel("J")
     axes[2].set_ylabel("ŝ  [95 %]")
     axes[2].set_title("exponent in the window (same mode fraction at every J)", fontsize=9)
+    Js = np.unique(ex["J"].to_numpy(float))
     for ax in axes:
         ax.legend(fontsize=7)
+        # the measured J as the ticks (log-axis minor labels collide at a few x 10^-1)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(Js, [f"{v:g}" for v in Js], fontsize=8)
     fig.tight_layout()
     return fig
 
