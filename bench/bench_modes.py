@@ -11,8 +11,8 @@ resident memory (Hessian included); the Hessian's own footprint is printed as "H
 medians over repeats: wall-clock and CPU (all threads). Ratios are baseline / ours in the same run.
 Configurations: T_p = inf glasses (random positions quenched with glassvib.minimize.quench, FIRE;
 cached under --workdir), to max |F| < 1e-10 up to --max-quench-n particles and < 1e-8 (FIRE only)
-above. "ours" is lowest_modes(H, k, dim=d) with its automatic route (block shift-invert with
-CHOLMOD below LOBPCG_MIN_DOF rows, multigrid LOBPCG above); "max res" is the largest residual
+above. "ours" is lowest_modes(H, k, dim=d) with its automatic route (block shift-invert on a
+PARDISO factor, else CHOLMOD, below LOBPCG_MIN_DOF rows, multigrid LOBPCG above); "max res" is the largest residual
 |H x - lambda x| over the k pairs, relative to max |H_ii|. Nothing here is asserted; tests check
 correctness.
 """

@@ -65,6 +65,59 @@ def test_pair_list_forces_equal_system_forces(dim, m):
     assert pairs.all_pairs == (dim == 4)
 
 
+@pytest.mark.parametrize("model", ["tipl", "kalj"])
+def test_listed_kernel_is_bit_identical_to_the_image_finding_kernel(dim, model):
+    """The list's build-time images and pair coefficients give exactly the energy and forces of the
+    kernel that finds every image and coefficient at each evaluation, also after moves of up to
+    skin / 2 that carry particles across the box (unwrapped positions), and with the list passed the
+    particles or not."""
+    from glassvib.minimize import _energy_forces, _energy_forces_listed
+    from glassvib.system import _species
+
+    pot = gv.TaperedIPL(taper=2) if model == "tipl" else gv.LennardJones()
+    n = {2: 400, 3: 600, 4: 700 if model == "tipl" else 2000}[dim]  # boxes >= 2 (r_c + skin)
+    conf = gv.random_configuration(dim, n, 3, model=pot)
+    rng = np.random.default_rng(1)
+    x = conf.positions + conf.box * rng.integers(-1, 2, size=conf.positions.shape)
+    spc = _species(conf.species, n)
+    pairs = PairList(x, conf.box, pot, skin=0.3, diameters=conf.diameters, species=conf.species)
+    assert not pairs.all_pairs and pairs.listed(conf.diameters, spc)
+    for step in range(3):
+        y = x + 0.149 * rng.uniform(-1, 1, size=x.shape) / math.sqrt(dim)
+        f1, f2 = np.empty_like(y), np.empty_like(y)
+        e1 = _energy_forces_listed(y, pairs.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.kind,
+                                   pot.kernel_params, pot.r_max, f1)
+        e2 = _energy_forces(y, conf.diameters, spc, pairs.box, pairs.ii, pairs.jj, pot.kind, pot.kernel_params,
+                            pot.r_max, f2)
+        assert e1 == e2 and np.array_equal(f1, f2)
+        e3, f3 = energy_forces_pairs(y, conf.diameters, PairList(x, conf.box, pot, skin=0.3), conf.species)
+        assert e3 == e2 and np.array_equal(f3, f2)
+    # another particle set (swapped diameters) is not served by the list's coefficients
+    assert not pairs.listed(conf.diameters[::-1].copy(), spc)
+
+
+def test_fire_quench_listed_and_image_finding_kernels_reach_the_same_minimum_bit_for_bit():
+    """FIRE on the listed kernel follows the trajectory of the image-finding kernel exactly."""
+    from glassvib import minimize as mz
+
+    pot = gv.TaperedIPL(taper=2)
+    conf = gv.random_configuration(3, 300, 5)
+    x, dia, spc = conf.positions.copy(), conf.diameters, np.zeros(300, np.int64)
+    xa, ea, fa, ita, _, oka = mz._fire_quench(x.copy(), dia, spc, conf.box, pot, 1e-10, 100_000, 0.3, FireParams())
+
+    class _Unlisted(PairList):
+        def _coefficients(self):
+            self.coef = None
+    orig = mz.PairList
+    mz.PairList = _Unlisted
+    try:
+        xb, eb, fb, itb, _, okb = mz._fire_quench(x.copy(), dia, spc, conf.box, pot, 1e-10, 100_000, 0.3,
+                                                  FireParams())
+    finally:
+        mz.PairList = orig
+    assert oka and okb and ita == itb and ea == eb and np.array_equal(xa, xb)
+
+
 def _check_minimum(conf, pot, res, d):
     assert res.success, res.message
     f = gv.forces(res.configuration, pot)

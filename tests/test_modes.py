@@ -105,14 +105,63 @@ def test_auto_routes(monkeypatch):
                         lambda H, k, backend, **kw: calls.append(backend) or orig_si(H, k, backend, **kw))
     check_against_dense(H, 10, "auto")  # 288 rows: dense eigh
     monkeypatch.setattr(modes_mod, "DENSE_MAX_DOF", 100)
-    check_against_dense(H, 10, "auto")  # shift-invert: CHOLMOD if installed, else a dense factor
+    check_against_dense(H, 10, "auto")  # shift-invert: CHOLMOD if installed, else PARDISO, else a dense factor
     check_against_dense(H, 100, "auto")  # k >= dN / 6: dense eigh again
     monkeypatch.setattr(modes_mod, "DENSE_FACTOR_MAX_DOF", 100)
-    check_against_dense(H, 10, "auto")  # too big for a dense factor: CHOLMOD, else SuperLU
+    monkeypatch.setattr(multigrid, "available", lambda: False)  # (else LOBPCG above the dense factor)
+    check_against_dense(H, 10, "auto")  # too big for a dense factor: CHOLMOD, PARDISO, else SuperLU
     if "cholmod" in available_backends():
         assert calls == ["dense", "cholmod", "dense", "cholmod"]
+    elif "pardiso" in available_backends():
+        assert calls == ["dense", "pardiso", "dense", "pardiso"]
     else:
         assert calls == ["dense", "dense", "dense", "superlu"]
+
+
+@pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")
+def test_auto_without_sparse_cholesky_uses_lobpcg(monkeypatch):
+    """Where neither PARDISO nor CHOLMOD loads, 'auto' takes multigrid LOBPCG above the dense
+    factor's size instead of SuperLU (whose fill made N = 32768 run for hours, issue 14)."""
+    H = hessian(quenched_glass(3, 125, 7), POT)
+    calls = []
+    orig = modes_mod._lobpcg_lowest
+    monkeypatch.setattr(modes_mod, "_lobpcg_lowest", lambda *a, **k: calls.append("lobpcg") or orig(*a, **k))
+    monkeypatch.setattr(modes_mod._pardiso, "available", lambda: False)
+    monkeypatch.setattr(modes_mod, "_cholmod_cholesky", None)
+    monkeypatch.setattr(modes_mod, "DENSE_MAX_DOF", 100)
+    monkeypatch.setattr(modes_mod, "DENSE_FACTOR_MAX_DOF", 300)
+    assert modes_mod._default_backend(H.shape[0]) == "superlu"
+    check_against_dense(H, 20, "auto")
+    assert calls == ["lobpcg"]
+    assert "pardiso" not in available_backends()
+
+
+@pytest.mark.skipif("pardiso" not in available_backends(), reason="MKL (libmkl_rt) not found")
+def test_pardiso_factor():
+    """PARDISO's Cholesky solves SPD systems (one and many right-hand sides, any layout, missing
+    diagonal entries) and reports an indefinite matrix as not positive definite."""
+    from glassvib import pardiso
+
+    rng = np.random.default_rng(11)
+    n = 300
+    B = scipy.sparse.random(n, n, density=0.02, random_state=rng)
+    A = (B @ B.T + scipy.sparse.diags(rng.uniform(0.5, 1.0, n))).tocsr()  # positive definite
+    Ad = A.toarray()
+    F = pardiso.Factor(A)
+    for rhs in (rng.standard_normal(n), rng.standard_normal((n, 7)), np.asfortranarray(rng.standard_normal((n, 3))),
+                rng.standard_normal((3, n)).T):
+        X = F(rhs)
+        assert X.shape == rhs.shape
+        np.testing.assert_allclose(Ad @ X, rhs, atol=1e-9 * np.abs(rhs).max() * np.linalg.cond(Ad))
+    lam_min = np.linalg.eigvalsh(Ad)[0]
+    with pytest.raises(pardiso.NotPositiveDefinite):
+        pardiso.Factor(A - (lam_min + 0.1) * scipy.sparse.identity(n))
+    # a row without a stored diagonal entry (PARDISO needs it stored): indefinite, reported as such
+    C = scipy.sparse.csr_matrix(np.array([[2.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 3.0]]))
+    C.eliminate_zeros()
+    assert C[1, 1] == 0 and C.nnz == 6
+    with pytest.raises(pardiso.NotPositiveDefinite):
+        pardiso.Factor(C)
 
 
 @pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")

@@ -27,6 +27,7 @@ import scipy.sparse.linalg
 
 from . import modes as _modes
 from . import multigrid as _multigrid
+from . import pardiso as _pardiso
 from .configuration import Configuration
 from .modes import translation_vectors
 from .potentials import PairPotential
@@ -171,8 +172,10 @@ def _sparse_nonaffine(H, Xi, d):
     H = scipy.sparse.csc_matrix(H)
     Hr = H[d:, d:].tocsc()
     Xr = Xi[d:]
-    chol = getattr(_modes, "_cholmod_cholesky", None)
-    if chol is not None:  # CHOLMOD where installed: a supernodal Cholesky of the pinned (SPD) matrix
+    chol = getattr(_modes, "_cholmod_cholesky", None)  # CHOLMOD where installed, else PARDISO (MKL):
+    if chol is None and _pardiso.available():  # a supernodal Cholesky of the pinned (SPD) matrix
+        chol = lambda A, ordering_method=None: _pardiso.Factor(A)  # noqa: E731
+    if chol is not None:
         try:
             U = chol(Hr, ordering_method="nesdis")(Xr)
             resid = np.linalg.norm(Hr @ U - Xr, axis=0) / np.maximum(np.linalg.norm(Xr, axis=0), 1e-300)

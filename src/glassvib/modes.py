@@ -11,10 +11,13 @@ block Krylov method with full reorthogonalization on (H - sigma I)^-1, whose lar
 solves into BLAS-3 work (CHOLMOD supernodal or dense LAPACK), which single-vector ARPACK cannot
 use. Eigenvalues are the Rayleigh quotients y^T H y of the converged Ritz vectors.
 
-Optional dependency: scikit-sparse < 0.5 (CHOLMOD), built against Debian's libsuitesparse-dev;
-install libopenblas0-pthread too, otherwise Debian's CHOLMOD runs on the reference BLAS (~15x
-slower factorization). Without it, the pure-scipy fallbacks are a dense Cholesky factor
-(dN <= DENSE_FACTOR_MAX_DOF) and SuperLU in symmetric mode.
+Factorization backends (``available_backends``): PARDISO of Intel MKL (:mod:`glassvib.pardiso`,
+the default install's: the ``mkl`` wheel is a core dependency on x86-64 Linux and Windows), CHOLMOD
+(optional, preferred where installed: scikit-sparse < 0.5 built against Debian's libsuitesparse-dev, with
+libopenblas0-pthread, otherwise Debian's CHOLMOD runs on the reference BLAS), a dense Cholesky
+factor, and SuperLU in symmetric mode. Where neither PARDISO nor CHOLMOD loads, "auto" uses the
+dense factor up to DENSE_FACTOR_MAX_DOF rows and multigrid LOBPCG above (SuperLU's fill on a 3D
+Hessian makes it hours at dN ~ 1e5).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from . import multigrid
+from . import pardiso as _pardiso
 
 __all__ = ["lowest_modes", "available_backends", "modes_below", "ModesResult", "ModeCounts", "count_modes",
            "zero_tolerance", "full_spectrum", "translation_vectors", "all_eigenvalues", "highest_modes"]
@@ -39,6 +43,13 @@ DENSE_MAX_DOF = 600
 DENSE_MIN_K_FRACTION = 1.0 / 6.0
 #: shift-invert factorization: dense Cholesky up to this many rows, sparse above
 DENSE_FACTOR_MAX_DOF = 7000
+#: block shift-invert Krylov: block size up to SMALL_BLOCK_MAX_DOF rows (where a block solve
+#: costs little more per column at 8 right-hand sides than at 16-48, and a smaller block needs
+#: fewer vectors: 232 against 306 for k = 50 at dN = 3000), and the basis growth between two
+#: Rayleigh-Ritz steps
+SMALL_BLOCK = 8
+SMALL_BLOCK_MAX_DOF = 12_000
+RR_GROWTH = 1.15
 #: ``method="auto"`` uses multigrid-preconditioned LOBPCG from this many rows on (when pyamg is
 #: installed and ``dim`` is given): a sparse Cholesky factor grows like dN^(4/3) in memory
 LOBPCG_MIN_DOF = 150_000
@@ -57,7 +68,7 @@ except ImportError:  # pragma: no cover - depends on the machine
     _CholmodNotPD = None
 
 #: factorization backends, in order of preference for large sparse matrices
-BACKENDS = ("dense", "cholmod", "superlu")
+BACKENDS = ("dense", "pardiso", "cholmod", "superlu")
 
 
 def _translation_dim(H, candidates=(4, 3, 2)):
@@ -74,7 +85,20 @@ def _translation_dim(H, candidates=(4, 3, 2)):
 
 def available_backends():
     """Shift-invert factorization backends usable on this machine."""
-    return tuple(b for b in BACKENDS if b != "cholmod" or _cholmod_cholesky is not None)
+    return tuple(b for b in BACKENDS if (b != "cholmod" or _cholmod_cholesky is not None)
+                 and (b != "pardiso" or _pardiso.available()))
+
+
+def _default_backend(n):
+    """The factorization ``lowest_modes`` uses when none is named: CHOLMOD where scikit-sparse is
+    installed (the optional route, kept where present), else PARDISO (MKL wheel, core dependency
+    on x86-64, the default install), else a dense Cholesky factor for n <= DENSE_FACTOR_MAX_DOF
+    and SuperLU above."""
+    if _cholmod_cholesky is not None:
+        return "cholmod"
+    if _pardiso.available():
+        return "pardiso"
+    return "dense" if n <= DENSE_FACTOR_MAX_DOF else "superlu"
 
 
 def _check_matrix(H):
@@ -107,6 +131,12 @@ def _factorize(H, sigma, backend):
         except np.linalg.LinAlgError as exc:
             raise _NotPositiveDefinite from exc
         return lambda X: scipy.linalg.cho_solve((L, True), X, check_finite=False)
+    if backend == "pardiso":
+        A = (scipy.sparse.csr_matrix(H, dtype=np.float64) - sigma * scipy.sparse.identity(n, format="csr")).tocsr()
+        try:
+            return _pardiso.Factor(A)
+        except _pardiso.NotPositiveDefinite as exc:
+            raise _NotPositiveDefinite from exc
     A = (scipy.sparse.csc_matrix(H, dtype=np.float64) - sigma * scipy.sparse.identity(n, format="csc")).tocsc()
     if backend == "cholmod":
         try:
@@ -154,14 +184,16 @@ def _gershgorin_bound(H):
     return float(np.abs(H).sum(axis=1).max())
 
 
-def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed):
+def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed, rr_growth=1.0):
     """Block Krylov (full reorthogonalization, Rayleigh-Ritz) for the k largest eigenvalues theta
     of the symmetric positive definite operator OP = solve.
 
     With V orthonormal and W = OP V, the projected matrix is T = V^T W and the residual of a Ritz
     pair (theta, V s) is |W s - theta V s|^2 = s^T (W^T W) s - theta^2; both T and W^T W are
     updated block by block, so a convergence test costs O(m^2 k) instead of O(n m k). The test
-    |r| <= tol * theta is confirmed with explicit residuals before returning.
+    |r| <= tol * theta is confirmed with explicit residuals before returning. Rayleigh-Ritz (a
+    dense eigensolve of T) runs once the basis holds 2k vectors and then whenever it has grown
+    by the factor ``rr_growth`` since the last one (1: after every block).
 
     Returns (theta (k,) descending, Y (n, k), converged, number of OP applications).
     """
@@ -173,17 +205,19 @@ def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed):
     G = np.empty((max_vectors, max_vectors))
     Q = np.linalg.qr(rng.standard_normal((n, min(block, max_vectors))))[0].T
     m = 0
+    next_rr = min(2 * k, max_vectors)
     while True:
         b = Q.shape[0]
         V[m:m + b] = Q
-        W[m:m + b] = np.asarray(solve(np.ascontiguousarray(Q.T))).T
+        W[m:m + b] = np.asarray(solve(V[m:m + b].T)).T  # (n, b) column-major view of the block
         T[:m + b, m:m + b] = V[:m + b] @ W[m:m + b].T
         T[m:m + b, :m] = T[:m, m:m + b].T
         G[:m + b, m:m + b] = W[:m + b] @ W[m:m + b].T
         G[m:m + b, :m] = G[:m, m:m + b].T
         m += b
         done = m + 1 > max_vectors
-        if m >= min(2 * k, max_vectors) or done:  # Rayleigh-Ritz once the basis can hold the answer
+        if m >= next_rr or done:  # Rayleigh-Ritz once the basis can hold the answer
+            next_rr = max(m + 1, int(rr_growth * m))
             kk = min(k, m)
             theta, S = scipy.linalg.eigh(0.5 * (T[:m, :m] + T[:m, :m].T), subset_by_index=[m - kk, m - 1],
                                          driver="evr", check_finite=False)
@@ -210,12 +244,36 @@ def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed):
             return theta[::-1], np.ascontiguousarray(Y.T), m >= k, m
 
 
+def _max_multiplicity(theta, rtol=1e-7):
+    """Largest number of values in ``theta`` equal to within rtol * max|theta| (a degenerate
+    eigenvalue)."""
+    t = np.sort(np.asarray(theta, dtype=np.float64))
+    if t.size < 2:
+        return int(t.size)
+    same = np.diff(t) <= rtol * float(np.max(np.abs(t)))
+    best = run = 1
+    for s in same:
+        run = run + 1 if s else 1
+        best = max(best, run)
+    return best
+
+
 def _shift_invert_lowest(H, k, backend, *, block=None, tol=1e-6, seed=0):
     """k lowest eigenpairs by block shift-invert Krylov on (H - sigma)^-1, sigma < lambda_min."""
     n = H.shape[0]
     solve, sigma, _ = _shifted_factor(H, backend)
-    block = max(16, min(48, (k + 2) // 3)) if block is None else int(block)
-    theta, Y, ok, _ = _block_shift_invert(solve, k, n, block, tol, max(12 * k, 40 * block, 600), seed)
+    if block is None:  # small factors: solves cost little per column, fewer vectors win
+        block = SMALL_BLOCK if n <= SMALL_BLOCK_MAX_DOF else max(16, min(48, (k + 2) // 3))
+    block = int(block)
+    while True:
+        theta, Y, ok, _ = _block_shift_invert(solve, k, n, block, tol, max(12 * k, 40 * block, 600), seed,
+                                              rr_growth=RR_GROWTH)
+        # a block Krylov space holds at most `block` vectors of one eigenspace: an eigenvalue found
+        # `block` times or more (lattices) may have further copies, so repeat with a larger block
+        mult = _max_multiplicity(theta)
+        if mult < block or block >= k:
+            break
+        block = min(k, 2 * mult)
     if not ok:  # pragma: no cover - fall back to ARPACK with the same factorization
         op = scipy.sparse.linalg.LinearOperator((n, n), matvec=solve, dtype=np.float64)
         vals, Y = scipy.sparse.linalg.eigsh(H, k=k, sigma=sigma, which="LM", OPinv=op)
@@ -371,9 +429,11 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
     lowest eigenvalue (-1e-3 max|H_ii|, lowered until the Cholesky factorization succeeds, so the
     nearest eigenvalues to sigma are the algebraically lowest) and runs a block Krylov method on
     (H - sigma I)^-1 with Rayleigh-Ritz; the factorization backend is CHOLMOD (scikit-sparse)
-    where installed, otherwise dense Cholesky for dN <= DENSE_FACTOR_MAX_DOF and SuperLU in
-    symmetric mode above. "lobpcg" (chosen by "auto" from LOBPCG_MIN_DOF rows on, where a sparse
-    factor no longer fits in memory, if pyamg is installed and d is known) is LOBPCG with k/4
+    where installed, else PARDISO (MKL) where it loads, otherwise dense Cholesky for
+    dN <= DENSE_FACTOR_MAX_DOF and SuperLU in symmetric mode above. "lobpcg" (chosen by "auto"
+    from LOBPCG_MIN_DOF rows on, where a sparse factor no longer fits in memory, or from
+    DENSE_FACTOR_MAX_DOF rows on where neither PARDISO nor CHOLMOD is available; only when d is
+    known or found) is LOBPCG with k/4
     buffer vectors, preconditioned by a smoothed-aggregation multigrid V-cycle for H + c I
     (:mod:`glassvib.multigrid`); converged when every residual |H x - lambda x| <= LOBPCG_RTOL
     max|H_ii|, otherwise the shift-invert route is used instead (with a warning). "arpack" is
@@ -384,7 +444,8 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
             masses the eigenvalues are omega^2 (energy / length^2).
         k: number of eigenpairs, 1 <= k <= dN.
         method: "auto", "dense", "shift-invert" (alias "sparse"), "lobpcg" or "arpack".
-        backend: factorization backend for "shift-invert": "dense", "cholmod", "superlu" or None (auto).
+        backend: factorization backend for "shift-invert": "dense", "pardiso", "cholmod", "superlu"
+            or None (auto).
         dim: components per particle (d) of a Hessian with row index i*d + alpha; the multigrid
             of "lobpcg" uses the d translations as its near-null space. None: "auto" looks for
             the d whose translations H annihilates (and keeps to shift-invert if there is none);
@@ -415,7 +476,10 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
     if method == "auto":
         if n <= DENSE_MAX_DOF or k >= DENSE_MIN_K_FRACTION * n:
             method = "dense"
-        elif n >= LOBPCG_MIN_DOF and multigrid.available() and backend is None:
+        elif backend is None and multigrid.available() and n >= (
+                LOBPCG_MIN_DOF if _default_backend(n) in ("pardiso", "cholmod") else DENSE_FACTOR_MAX_DOF):
+            # no fast sparse Cholesky here: SuperLU's factor of a 3D Hessian grows much faster
+            # than a nested-dissection Cholesky, so multigrid LOBPCG takes over above the dense factor
             dim = _translation_dim(H) if dim is None else dim
             method = "shift-invert" if dim is None else "lobpcg"
         else:
@@ -434,10 +498,7 @@ def lowest_modes(H, k, *, method="auto", backend=None, dim=None):
                       "falling back to shift-invert", RuntimeWarning, stacklevel=2)
         method = "shift-invert"
     if backend is None:
-        if _cholmod_cholesky is not None:
-            backend = "cholmod"
-        else:
-            backend = "dense" if n <= DENSE_FACTOR_MAX_DOF else "superlu"
+        backend = _default_backend(n)
     if backend != "dense":
         H = scipy.sparse.csr_matrix(H, dtype=np.float64)
     return _shift_invert_lowest(H, k, backend)
