@@ -105,17 +105,27 @@ def test_auto_routes(monkeypatch):
                         lambda H, k, backend, **kw: calls.append(backend) or orig_si(H, k, backend, **kw))
     check_against_dense(H, 10, "auto")  # 288 rows: dense eigh
     monkeypatch.setattr(modes_mod, "DENSE_MAX_DOF", 100)
-    check_against_dense(H, 10, "auto")  # shift-invert: CHOLMOD if installed, else PARDISO, else a dense factor
+    check_against_dense(H, 10, "auto")  # shift-invert: PARDISO where MKL loads, else CHOLMOD, else a dense factor
     check_against_dense(H, 100, "auto")  # k >= dN / 6: dense eigh again
     monkeypatch.setattr(modes_mod, "DENSE_FACTOR_MAX_DOF", 100)
     monkeypatch.setattr(multigrid, "available", lambda: False)  # (else LOBPCG above the dense factor)
-    check_against_dense(H, 10, "auto")  # too big for a dense factor: CHOLMOD, PARDISO, else SuperLU
-    if "cholmod" in available_backends():
-        assert calls == ["dense", "cholmod", "dense", "cholmod"]
-    elif "pardiso" in available_backends():
+    check_against_dense(H, 10, "auto")  # too big for a dense factor: PARDISO, CHOLMOD, else SuperLU
+    if "pardiso" in available_backends():
         assert calls == ["dense", "pardiso", "dense", "pardiso"]
+    elif "cholmod" in available_backends():
+        assert calls == ["dense", "cholmod", "dense", "cholmod"]
     else:
         assert calls == ["dense", "dense", "dense", "superlu"]
+
+
+@pytest.mark.skipif("cholmod" not in available_backends(), reason="scikit-sparse not installed")
+def test_auto_uses_cholmod_where_pardiso_does_not_load(monkeypatch):
+    """CHOLMOD is the automatic factorization where MKL's PARDISO does not load."""
+    H = hessian(quenched_glass(3, 125, 7), POT)
+    monkeypatch.setattr(modes_mod._pardiso, "available", lambda: False)
+    assert modes_mod._default_backend(H.shape[0]) == "cholmod"
+    monkeypatch.setattr(modes_mod, "DENSE_MAX_DOF", 100)
+    check_against_dense(H, 20, "auto")
 
 
 @pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")
