@@ -66,12 +66,13 @@ def test_pair_list_forces_equal_system_forces(dim, m):
 
 
 @pytest.mark.parametrize("model", ["tipl", "kalj"])
-def test_listed_kernel_is_bit_identical_to_the_image_finding_kernel(dim, model):
-    """The list's build-time images and pair coefficients give exactly the energy and forces of the
-    kernel that finds every image and coefficient at each evaluation, also after moves of up to
-    skin / 2 that carry particles across the box (unwrapped positions), and with the list passed the
-    particles or not."""
-    from glassvib.minimize import _energy_forces, _energy_forces_listed
+def test_recorded_images_are_bit_identical_to_images_found_at_each_evaluation(dim, model):
+    """The list's build-time images give exactly the energy and forces of the minimum image found at
+    every evaluation, also after moves of up to skin / 2 that carry particles across the box
+    (unwrapped positions); the list's pair coefficients are the dispatch's pair_coef; a list built
+    without the particles (or for other particles) takes them on at the first evaluation."""
+    from glassvib.minimize import _energy_forces
+    from glassvib.potentials.dispatch import pair_coef
     from glassvib.system import _species
 
     pot = gv.TaperedIPL(taper=2) if model == "tipl" else gv.LennardJones()
@@ -81,23 +82,32 @@ def test_listed_kernel_is_bit_identical_to_the_image_finding_kernel(dim, model):
     x = conf.positions + conf.box * rng.integers(-1, 2, size=conf.positions.shape)
     spc = _species(conf.species, n)
     pairs = PairList(x, conf.box, pot, skin=0.3, diameters=conf.diameters, species=conf.species)
-    assert not pairs.all_pairs and pairs.listed(conf.diameters, spc)
+    assert not pairs.all_pairs and pairs.serves(conf.diameters, spc)
+    assert pairs.image.shape == (len(pairs.ii), dim)
+    for p in rng.integers(0, len(pairs.ii), size=50):
+        i, j = pairs.ii[p], pairs.jj[p]
+        assert pairs.coef[p] == pair_coef(pot.kind, pot.kernel_params, conf.diameters[i], conf.diameters[j],
+                                          spc[i], spc[j])
+    no_image = np.empty((0, dim))
     for step in range(3):
         y = x + 0.149 * rng.uniform(-1, 1, size=x.shape) / math.sqrt(dim)
         f1, f2 = np.empty_like(y), np.empty_like(y)
-        e1 = _energy_forces_listed(y, pairs.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.kind,
-                                   pot.kernel_params, pot.r_max, f1)
-        e2 = _energy_forces(y, conf.diameters, spc, pairs.box, pairs.ii, pairs.jj, pot.kind, pot.kernel_params,
+        e1 = _energy_forces(y, pairs.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.kind, pot.kernel_params,
+                            pot.r_max, f1)
+        e2 = _energy_forces(y, pairs.box, pairs.ii, pairs.jj, no_image, pairs.coef, pot.kind, pot.kernel_params,
                             pot.r_max, f2)
         assert e1 == e2 and np.array_equal(f1, f2)
         e3, f3 = energy_forces_pairs(y, conf.diameters, PairList(x, conf.box, pot, skin=0.3), conf.species)
         assert e3 == e2 and np.array_equal(f3, f2)
-    # another particle set (swapped diameters) is not served by the list's coefficients
-    assert not pairs.listed(conf.diameters[::-1].copy(), spc)
+    # another particle set (swapped diameters) is not served by the list's coefficients until set
+    other = conf.diameters[::-1].copy()
+    assert not pairs.serves(other, spc)
+    energy_forces_pairs(x, other, pairs, conf.species)
+    assert pairs.serves(other, spc)
 
 
-def test_fire_quench_listed_and_image_finding_kernels_reach_the_same_minimum_bit_for_bit():
-    """FIRE on the listed kernel follows the trajectory of the image-finding kernel exactly."""
+def test_fire_quench_with_recorded_and_found_images_reach_the_same_minimum_bit_for_bit():
+    """FIRE with the list's recorded images follows the trajectory with images found at each step."""
     from glassvib import minimize as mz
 
     pot = gv.TaperedIPL(taper=2)
@@ -105,11 +115,12 @@ def test_fire_quench_listed_and_image_finding_kernels_reach_the_same_minimum_bit
     x, dia, spc = conf.positions.copy(), conf.diameters, np.zeros(300, np.int64)
     xa, ea, fa, ita, _, oka = mz._fire_quench(x.copy(), dia, spc, conf.box, pot, 1e-10, 100_000, 0.3, FireParams())
 
-    class _Unlisted(PairList):
-        def _coefficients(self):
-            self.coef = None
+    class _FoundImages(PairList):
+        def build(self, x):
+            super().build(x)
+            self.image = np.empty((0, x.shape[1]))
     orig = mz.PairList
-    mz.PairList = _Unlisted
+    mz.PairList = _FoundImages
     try:
         xb, eb, fb, itb, _, okb = mz._fire_quench(x.copy(), dia, spc, conf.box, pot, 1e-10, 100_000, 0.3,
                                                   FireParams())

@@ -29,7 +29,7 @@ import scipy.sparse.linalg as spla
 from .configuration import Configuration
 from .neighbours import check_box, neighbour_pairs
 from .potentials import PairPotential, check_potential
-from .potentials.dispatch import coef_loop, pair_coef, pair_phi_fr
+from .potentials.dispatch import coef_loop, pair_phi_fr
 from .system import _species, hessian_arrays
 
 __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs", "PairList"]
@@ -40,10 +40,15 @@ __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs"
 # --------------------------------------------------------------------------------------------------
 
 @numba.njit(cache=True)
-def _energy_forces(x, dia, spc, box, ii, jj, kind, prm, rc, f):
-    """Total energy; forces written into f (N, d). x may be unwrapped (minimum image on the fly)."""
+def _energy_forces(x, box, ii, jj, image, coef, kind, prm, rc, f):
+    """Total energy; forces written into f (N, d). x may be unwrapped. ``coef`` holds each listed
+    pair's coefficient; ``image`` each pair's periodic image (integer multiples of the box, fixed at
+    the list's build, see :class:`PairList`), or no rows, and then the minimum image is found at
+    every evaluation (all-pairs lists in small boxes). Both ways give the same energy and forces bit
+    for bit wherever the recorded image is valid (the same operations in the same order)."""
     npart, d = x.shape
     rc2 = rc * rc
+    fixed = image.shape[0] == ii.shape[0]
     for k in range(npart):
         for a in range(d):
             f[k, a] = 0.0
@@ -56,40 +61,10 @@ def _energy_forces(x, dia, spc, box, ii, jj, kind, prm, rc, f):
         r2 = 0.0
         for a in range(d):
             dx = x[j, a] - x[i, a]
-            dx -= box * math.floor(dx * inv_box + 0.5)
-            dr[a] = dx
-            r2 += dx * dx
-        if r2 < rc2:
-            phi, c = pair_phi_fr(kind, prm, r2, pair_coef(kind, prm, dia[i], dia[j], spc[i], spc[j]))
-            e += phi
-            for a in range(d):
-                fa = c * dr[a]
-                f[i, a] += fa
-                f[j, a] -= fa
-    return e
-
-
-@numba.njit(cache=True)
-def _energy_forces_listed(x, box, ii, jj, image, coef, kind, prm, rc, f):
-    """:func:`_energy_forces` on a list that carries each pair's image (integer multiples of the box,
-    fixed at the list's build) and pair coefficient: no floor and no coefficient per evaluation,
-    1.5-2x faster, and bit for bit the same energy and forces (the same operations in the same order:
-    whenever a listed pair is within r_c, its build-time image is its minimum image, see
-    :class:`PairList`)."""
-    npart, d = x.shape
-    rc2 = rc * rc
-    for k in range(npart):
-        for a in range(d):
-            f[k, a] = 0.0
-    e = 0.0
-    dr = np.empty(d)
-    for p in range(ii.shape[0]):
-        i = ii[p]
-        j = jj[p]
-        r2 = 0.0
-        for a in range(d):
-            dx = x[j, a] - x[i, a]
-            dx -= box * image[p, a]
+            if fixed:
+                dx -= box * image[p, a]
+            else:
+                dx -= box * math.floor(dx * inv_box + 0.5)
             dr[a] = dx
             r2 += dx * dx
         if r2 < rc2:
@@ -104,7 +79,7 @@ def _energy_forces_listed(x, box, ii, jj, image, coef, kind, prm, rc, f):
 
 @numba.njit(cache=True)
 def _pair_images(x, box, ii, jj, image):
-    """image[p, a] = the integer (as float) that :func:`_energy_forces` subtracts for pair p at x."""
+    """image[p, a] = the integer (as float) that the minimum image subtracts for pair p at x."""
     inv_box = 1.0 / box
     for p in range(ii.shape[0]):
         for a in range(x.shape[1]):
@@ -139,13 +114,13 @@ class PairList:
     """Verlet pair list of radius r_c + skin around reference positions; refreshed on demand.
 
     In a box smaller than 2 (r_c + skin) the list holds all N (N - 1) / 2 pairs (the minimum image
-    is exact for L >= 2 r_c) and never needs a rebuild; images are then found at every evaluation.
-    Otherwise each build also records every pair's periodic image at the reference positions and,
-    given the particles (:meth:`set_particles`), its pair coefficient, which the force kernel reuses
-    until the next build. The recorded image is the minimum image whenever the pair is within r_c:
-    between builds no particle moves more than skin / 2, so a listed pair is within r_c + 2 skin of
-    its build-time image, and the other images are at least L - (r_c + 2 skin) >= r_c away
-    (L >= 2 (r_c + skin)).
+    is exact for L >= 2 r_c) and never needs a rebuild; images are then found at every evaluation
+    (``image`` has no rows). Otherwise each build also records every pair's periodic image at the
+    reference positions, which the force kernel reuses until the next build. The recorded image is
+    the minimum image whenever the pair is within r_c: between builds no particle moves more than
+    skin / 2, so a listed pair is within r_c + 2 skin of its build-time image, and the other images
+    are at least L - (r_c + 2 skin) >= r_c away (L >= 2 (r_c + skin)). Given the particles
+    (:meth:`set_particles`), each build also computes the pairs' coefficients (``coef``).
     """
 
     def __init__(self, x, box, pot: PairPotential, skin: float = 0.3, diameters=None, species=None):
@@ -155,7 +130,7 @@ class PairList:
         self.radius = pot.r_max + self.skin
         self.all_pairs = self.box < 2.0 * self.radius
         self.n_builds = 0
-        self.image = None
+        self.image = np.empty((0, np.shape(x)[1]))
         self.coef = None
         self._particles = None
         if diameters is not None:
@@ -163,15 +138,15 @@ class PairList:
         self.build(x)
 
     def set_particles(self, diameters, species=None, n=None):
-        """Diameters and species of the particles (fixed for the list's lifetime): pair coefficients
-        are then computed once per build."""
+        """Diameters and species of the particles (fixed until set again): pair coefficients are
+        then computed once per build."""
         dia = np.ascontiguousarray(diameters, dtype=np.float64)
         self._particles = (dia, _species(species, len(dia) if n is None else n))
         if self.n_builds:
             self._coefficients()
 
     def _coefficients(self):
-        if self._particles is None or self.all_pairs:
+        if self._particles is None:
             self.coef = None
             return
         dia, spc = self._particles
@@ -182,15 +157,14 @@ class PairList:
     def build(self, x):
         if self.all_pairs:
             self.ii, self.jj = (a.astype(np.int64) for a in np.triu_indices(len(x), k=1))
-            self.xref = np.array(x, dtype=np.float64, copy=True)
-            self.n_builds += 1
-            return
-        xw = np.mod(x, self.box)
-        xw[xw >= self.box] = 0.0
-        self.ii, self.jj, _ = neighbour_pairs(xw, self.box, self.radius)
+        else:
+            xw = np.mod(x, self.box)
+            xw[xw >= self.box] = 0.0
+            self.ii, self.jj, _ = neighbour_pairs(xw, self.box, self.radius)
         self.xref = np.array(x, dtype=np.float64, copy=True)
-        self.image = np.empty((len(self.ii), x.shape[1]))
-        _pair_images(self.xref, self.box, self.ii, self.jj, self.image)
+        if not self.all_pairs:
+            self.image = np.empty((len(self.ii), x.shape[1]))
+            _pair_images(self.xref, self.box, self.ii, self.jj, self.image)
         self.n_builds += 1
         self._coefficients()
 
@@ -199,8 +173,8 @@ class PairList:
         if not self.all_pairs and _max_disp2(x, self.xref) > 0.25 * self.skin * self.skin:
             self.build(x)
 
-    def listed(self, diameters, species):
-        """True when the list's recorded images and coefficients serve these particles."""
+    def serves(self, diameters, species):
+        """True when the list's coefficients belong to these particles."""
         if self.coef is None:
             return False
         dia, spc = self._particles
@@ -212,15 +186,14 @@ def energy_forces_pairs(x, diameters, pairs: PairList, species=None):
     """(E, F (N, d)) at positions x (possibly unwrapped) using (and refreshing) a :class:`PairList`."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     pairs.update(x)
-    f = np.empty_like(x)
-    pot = pairs.pot
     dia = np.ascontiguousarray(diameters, dtype=np.float64)
     spc = _species(species, x.shape[0])
-    if pairs.listed(dia, spc):
-        e = _energy_forces_listed(x, pairs.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.kind,
-                                  pot.kernel_params, pot.r_max, f)
-    else:
-        e = _energy_forces(x, dia, spc, pairs.box, pairs.ii, pairs.jj, pot.kind, pot.kernel_params, pot.r_max, f)
+    if not pairs.serves(dia, spc):
+        pairs.set_particles(dia, spc)
+    f = np.empty_like(x)
+    pot = pairs.pot
+    e = _energy_forces(x, pairs.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.kind, pot.kernel_params,
+                       pot.r_max, f)
     return e, f
 
 
@@ -312,23 +285,18 @@ def _fire_step(x, v, f, e, x_old, e_old, st, prm):
 
 
 @numba.njit(cache=True)
-def _fire_pairs(x, v, x_old, e_old, st, prm, dia, spc, box, ii, jj, image, coef, xref, half_skin2, kind, pot_prm,
-                rc, tol, max_iter, it0, f):
-    """FIRE on the pair potential until max|F| < tol, max_iter, or a list rebuild is needed.
-    With ``image`` of shape (P, d) the listed kernel is used (images and coefficients of the list),
-    else (an all-pairs list) images are found at every evaluation.
+def _fire_pairs(x, v, x_old, e_old, st, prm, box, ii, jj, image, coef, xref, half_skin2, kind, pot_prm, rc, tol,
+                max_iter, it0, f):
+    """FIRE on the pair potential until max|F| < tol, max_iter, or a list rebuild is needed
+    (``image``, ``coef``: those of the :class:`PairList`, see :func:`_energy_forces`).
 
     Returns (iterations done so far, status, energy): status 0 converged, 1 rebuild, 2 max_iter,
     3 non-finite energy.
     f holds the forces at x on return.
     """
     it = it0
-    listed = image.shape[0] == ii.shape[0]
     while True:
-        if listed:
-            e = _energy_forces_listed(x, box, ii, jj, image, coef, kind, pot_prm, rc, f)
-        else:
-            e = _energy_forces(x, dia, spc, box, ii, jj, kind, pot_prm, rc, f)
+        e = _energy_forces(x, box, ii, jj, image, coef, kind, pot_prm, rc, f)
         if not math.isfinite(e):
             return it, 3, e
         if _max_abs(f) < tol:
@@ -410,7 +378,6 @@ class QuenchResult:
 
 def _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, params):
     pairs = PairList(x, box, pot, skin, diameters=dia, species=spc)
-    no_image, no_coef = np.empty((0, x.shape[1])), np.empty(0)
     v = np.zeros_like(x)
     x_old = x.copy()
     e_old = np.zeros(1)
@@ -420,9 +387,7 @@ def _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, params):
     it = 0
     half_skin2 = math.inf if pairs.all_pairs else 0.25 * pairs.skin ** 2
     while True:
-        listed = pairs.coef is not None
-        it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, dia, spc, box, pairs.ii, pairs.jj,
-                                    pairs.image if listed else no_image, pairs.coef if listed else no_coef,
+        it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, box, pairs.ii, pairs.jj, pairs.image, pairs.coef,
                                     pairs.xref, half_skin2, pot.kind, pot.kernel_params, pot.r_max, tol, max_iter,
                                     it, f)
         if status != 1:
