@@ -69,9 +69,10 @@ def test_pair_list_forces_equal_system_forces(dim, m):
 def test_recorded_images_are_bit_identical_to_images_found_at_each_evaluation(dim, model):
     """The list's build-time images give exactly the energy and forces of the minimum image found at
     every evaluation, also after moves of up to skin / 2 that carry particles across the box
-    (unwrapped positions); the list's pair coefficients are the dispatch's pair_coef; a list built
+    (unwrapped positions), and the kernel compiled for the potential's closed form those of the
+    general dispatch; the list's pair coefficients are the dispatch's pair_coef; a list built
     without the particles (or for other particles) takes them on at the first evaluation."""
-    from glassvib.minimize import _energy_forces
+    from glassvib.minimize import _energy_forces, _pair_images
     from glassvib.potentials.dispatch import pair_coef
     from glassvib.system import _species
 
@@ -88,15 +89,20 @@ def test_recorded_images_are_bit_identical_to_images_found_at_each_evaluation(di
         i, j = pairs.ii[p], pairs.jj[p]
         assert pairs.coef[p] == pair_coef(pot.kind, pot.kernel_params, conf.diameters[i], conf.diameters[j],
                                           spc[i], spc[j])
-    no_image = np.empty((0, dim))
+    found = np.empty_like(pairs.image)
+    general = ((0,) * dim, (), ())  # the general dispatch, not the tapered IPL's closed form
     for step in range(3):
         y = x + 0.149 * rng.uniform(-1, 1, size=x.shape) / math.sqrt(dim)
-        f1, f2 = np.empty_like(y), np.empty_like(y)
+        _pair_images(y, pairs.box, pairs.ii, pairs.jj, found)
+        f1, f2, f4 = np.empty_like(y), np.empty_like(y), np.empty_like(y)
         e1 = _energy_forces(y, pairs.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.kind, pot.kernel_params,
-                            pot.r_max, f1)
-        e2 = _energy_forces(y, pairs.box, pairs.ii, pairs.jj, no_image, pairs.coef, pot.kind, pot.kernel_params,
-                            pot.r_max, f2)
+                            pot.r_max, pairs.form, f1)
+        e2 = _energy_forces(y, pairs.box, pairs.ii, pairs.jj, found, pairs.coef, pot.kind, pot.kernel_params,
+                            pot.r_max, pairs.form, f2)
+        e4 = _energy_forces(y, pairs.box, pairs.ii, pairs.jj, found, pairs.coef, pot.kind, pot.kernel_params,
+                            pot.r_max, general, f4)
         assert e1 == e2 and np.array_equal(f1, f2)
+        assert e4 == e2 and np.array_equal(f4, f2)
         e3, f3 = energy_forces_pairs(y, conf.diameters, PairList(x, conf.box, pot, skin=0.3), conf.species)
         assert e3 == e2 and np.array_equal(f3, f2)
     # another particle set (swapped diameters) is not served by the list's coefficients until set
@@ -116,9 +122,7 @@ def test_fire_quench_with_recorded_and_found_images_reach_the_same_minimum_bit_f
     xa, ea, fa, ita, _, oka = mz._fire_quench(x.copy(), dia, spc, conf.box, pot, 1e-10, 100_000, 0.3, FireParams())
 
     class _FoundImages(PairList):
-        def build(self, x):
-            super().build(x)
-            self.image = np.empty((0, x.shape[1]))
+        finds_images = True
     orig = mz.PairList
     mz.PairList = _FoundImages
     try:

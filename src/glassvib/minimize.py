@@ -29,7 +29,7 @@ import scipy.sparse.linalg as spla
 from .configuration import Configuration
 from .neighbours import check_box, neighbour_pairs
 from .potentials import PairPotential, check_potential
-from .potentials.dispatch import coef_loop, pair_phi_fr
+from .potentials.dispatch import coef_loop, form_constants, kernel_form, pair_phi_fr_form
 from .system import _species, hessian_arrays
 
 __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs", "PairList"]
@@ -40,35 +40,33 @@ __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs"
 # --------------------------------------------------------------------------------------------------
 
 @numba.njit(cache=True)
-def _energy_forces(x, box, ii, jj, image, coef, kind, prm, rc, f):
+def _energy_forces(x, box, ii, jj, image, coef, kind, prm, rc, form, f):
     """Total energy; forces written into f (N, d). x may be unwrapped. ``coef`` holds each listed
-    pair's coefficient; ``image`` each pair's periodic image (integer multiples of the box, fixed at
-    the list's build, see :class:`PairList`), or no rows, and then the minimum image is found at
-    every evaluation (all-pairs lists in small boxes). Both ways give the same energy and forces bit
-    for bit wherever the recorded image is valid (the same operations in the same order)."""
-    npart, d = x.shape
+    pair's coefficient, ``image`` each pair's periodic image (integer multiples of the box: recorded
+    at the list's build, see :class:`PairList`, or found at x by :func:`_pair_images`; both give the
+    same energy and forces bit for bit wherever the recorded image is valid). ``form``
+    (:func:`glassvib.potentials.dispatch.kernel_form`) fixes the dimension and the potential's closed
+    form when numba compiles: one kernel per form, each giving the values of the general one."""
+    npart = x.shape[0]
+    d = len(form[0])
     rc2 = rc * rc
-    fixed = image.shape[0] == ii.shape[0]
+    cst = form_constants(kind, prm, form)
     for k in range(npart):
         for a in range(d):
             f[k, a] = 0.0
     e = 0.0
     dr = np.empty(d)
-    inv_box = 1.0 / box
     for p in range(ii.shape[0]):
         i = ii[p]
         j = jj[p]
         r2 = 0.0
         for a in range(d):
             dx = x[j, a] - x[i, a]
-            if fixed:
-                dx -= box * image[p, a]
-            else:
-                dx -= box * math.floor(dx * inv_box + 0.5)
+            dx -= box * image[p, a]
             dr[a] = dx
             r2 += dx * dx
         if r2 < rc2:
-            phi, c = pair_phi_fr(kind, prm, r2, coef[p])
+            phi, c = pair_phi_fr_form(kind, prm, r2, coef[p], form, cst)
             e += phi
             for a in range(d):
                 fa = c * dr[a]
@@ -79,7 +77,8 @@ def _energy_forces(x, box, ii, jj, image, coef, kind, prm, rc, f):
 
 @numba.njit(cache=True)
 def _pair_images(x, box, ii, jj, image):
-    """image[p, a] = the integer (as float) that the minimum image subtracts for pair p at x."""
+    """image[p, a] = the integer (as float) that the minimum image subtracts for pair p at x:
+    floor((x_j - x_i) / L + 1/2)."""
     inv_box = 1.0 / box
     for p in range(ii.shape[0]):
         for a in range(x.shape[1]):
@@ -115,7 +114,7 @@ class PairList:
 
     In a box smaller than 2 (r_c + skin) the list holds all N (N - 1) / 2 pairs (the minimum image
     is exact for L >= 2 r_c) and never needs a rebuild; images are then found at every evaluation
-    (``image`` has no rows). Otherwise each build also records every pair's periodic image at the
+    (:meth:`images_at`). Otherwise each build also records every pair's periodic image at the
     reference positions, which the force kernel reuses until the next build. The recorded image is
     the minimum image whenever the pair is within r_c: between builds no particle moves more than
     skin / 2, so a listed pair is within r_c + 2 skin of its build-time image, and the other images
@@ -130,7 +129,7 @@ class PairList:
         self.radius = pot.r_max + self.skin
         self.all_pairs = self.box < 2.0 * self.radius
         self.n_builds = 0
-        self.image = np.empty((0, np.shape(x)[1]))
+        self.form = kernel_form(pot, np.shape(x)[1])
         self.coef = None
         self._particles = None
         if diameters is not None:
@@ -162,16 +161,28 @@ class PairList:
             xw[xw >= self.box] = 0.0
             self.ii, self.jj, _ = neighbour_pairs(xw, self.box, self.radius)
         self.xref = np.array(x, dtype=np.float64, copy=True)
-        if not self.all_pairs:
-            self.image = np.empty((len(self.ii), x.shape[1]))
-            _pair_images(self.xref, self.box, self.ii, self.jj, self.image)
+        self.image = np.empty((len(self.ii), x.shape[1]))
+        _pair_images(self.xref, self.box, self.ii, self.jj, self.image)
         self.n_builds += 1
         self._coefficients()
 
+    @property
+    def finds_images(self):
+        """True when the images must be found at every evaluation (an all-pairs list)."""
+        return self.all_pairs
+
     def update(self, x):
-        """Rebuild if some particle moved more than skin / 2 since the last build."""
+        """Rebuild if some particle moved more than skin / 2 since the last build (an all-pairs list:
+        find the images at x)."""
         if not self.all_pairs and _max_disp2(x, self.xref) > 0.25 * self.skin * self.skin:
             self.build(x)
+        if self.finds_images:
+            self.images_at(x)
+
+    def images_at(self, x):
+        """Set ``image`` to the pairs' minimum images at x (what an all-pairs list needs at every
+        evaluation; the recorded images are these wherever a pair is within r_c)."""
+        _pair_images(x, self.box, self.ii, self.jj, self.image)
 
     def serves(self, diameters, species):
         """True when the list's coefficients belong to these particles."""
@@ -193,7 +204,7 @@ def energy_forces_pairs(x, diameters, pairs: PairList, species=None):
     f = np.empty_like(x)
     pot = pairs.pot
     e = _energy_forces(x, pairs.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.kind, pot.kernel_params,
-                       pot.r_max, f)
+                       pot.r_max, pairs.form, f)
     return e, f
 
 
@@ -285,10 +296,11 @@ def _fire_step(x, v, f, e, x_old, e_old, st, prm):
 
 
 @numba.njit(cache=True)
-def _fire_pairs(x, v, x_old, e_old, st, prm, box, ii, jj, image, coef, xref, half_skin2, kind, pot_prm, rc, tol,
-                max_iter, it0, f):
+def _fire_pairs(x, v, x_old, e_old, st, prm, box, ii, jj, image, coef, xref, half_skin2, find_images, kind, pot_prm,
+                rc, form, tol, max_iter, it0, f):
     """FIRE on the pair potential until max|F| < tol, max_iter, or a list rebuild is needed
-    (``image``, ``coef``: those of the :class:`PairList`, see :func:`_energy_forces`).
+    (``image``, ``coef``, ``form``: those of the :class:`PairList`, see :func:`_energy_forces`; with
+    ``find_images`` the images are found at every evaluation, as an all-pairs list needs).
 
     Returns (iterations done so far, status, energy): status 0 converged, 1 rebuild, 2 max_iter,
     3 non-finite energy.
@@ -296,7 +308,9 @@ def _fire_pairs(x, v, x_old, e_old, st, prm, box, ii, jj, image, coef, xref, hal
     """
     it = it0
     while True:
-        e = _energy_forces(x, box, ii, jj, image, coef, kind, pot_prm, rc, f)
+        if find_images:
+            _pair_images(x, box, ii, jj, image)
+        e = _energy_forces(x, box, ii, jj, image, coef, kind, pot_prm, rc, form, f)
         if not math.isfinite(e):
             return it, 3, e
         if _max_abs(f) < tol:
@@ -388,8 +402,8 @@ def _fire_quench(x, dia, spc, box, pot, tol, max_iter, skin, params):
     half_skin2 = math.inf if pairs.all_pairs else 0.25 * pairs.skin ** 2
     while True:
         it, status, e = _fire_pairs(x, v, x_old, e_old, st, prm, box, pairs.ii, pairs.jj, pairs.image, pairs.coef,
-                                    pairs.xref, half_skin2, pot.kind, pot.kernel_params, pot.r_max, tol, max_iter,
-                                    it, f)
+                                    pairs.xref, half_skin2, pairs.finds_images, pot.kind, pot.kernel_params, pot.r_max,
+                                    pairs.form, tol, max_iter, it, f)
         if status != 1:
             break
         pairs.build(x)

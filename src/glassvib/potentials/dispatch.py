@@ -21,7 +21,7 @@ from . import poly_swap as _poly
 from . import tapered_ipl as _tipl
 
 __all__ = ["pair_coef", "pair_phi_fr", "pair_derivs", "pair_amp", "pair_radial", "with_model", "coef_loop",
-           "derivs_loop"]
+           "derivs_loop", "kernel_form", "form_constants", "pair_phi_fr_form"]
 
 _NAN = math.nan
 
@@ -52,6 +52,39 @@ def pair_phi_fr(kind, prm, r2, c):
     if kind == _lj.KIND:
         return _lj.phi_fr(prm, r2, c)
     return _NAN, _NAN
+
+
+def kernel_form(pot, d: int):
+    """What a force kernel may fix when numba compiles it, as tuples whose lengths carry it: the
+    dimension, ``(0,) * d``, and for the tapered IPL with even n and an integer taper the orders of its
+    closed form (:func:`glassvib.potentials.tapered_ipl.phi_fr_closed`), ``(0,) * (n / 2)`` and
+    ``(0,) * m``, else two empty tuples (the general dispatch). numba compiles (and caches on disk) one
+    kernel per form; the values are those of the general route bit for bit."""
+    h = m = 0
+    if pot.KIND == _tipl.KIND:
+        orders = _tipl.closed_form_orders(pot.n, pot.m_code)
+        if orders is not None:
+            h, m = orders
+    return (0,) * int(d), (0,) * h, (0,) * m
+
+
+@numba.njit(cache=True, inline="always")
+def form_constants(kind, prm, form):
+    """The per-kernel-call constants of :func:`pair_phi_fr_form` (r_c^2 and 1 / r_c^2 of the closed form)."""
+    if len(form[1]) > 0:
+        rc = prm[1]
+        rc2 = rc * rc
+        return rc2, 1.0 / rc2
+    return 0.0, 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def pair_phi_fr_form(kind, prm, r2, c, form, cst):
+    """:func:`pair_phi_fr` through the closed form that ``form`` (:func:`kernel_form`) names, if any;
+    ``cst`` = :func:`form_constants`."""
+    if len(form[1]) > 0:
+        return _tipl.phi_fr_closed(r2, c, cst[0], cst[1], form[1], form[2])
+    return pair_phi_fr(kind, prm, r2, c)
 
 
 @numba.njit(cache=True, inline="always")
