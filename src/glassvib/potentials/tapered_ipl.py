@@ -123,21 +123,25 @@ def pair_phi_fr_r2(r2, aij, n, rc, m_code):
         return 0.0, 0.0
     k = int(n)
     if m_code != M_INF and k == n and k % 2 == 0 and 0 < k <= 64:
-        h = k // 2
-        inv_rc2 = 1.0 / rc2
-        inv_r2 = 1.0 / r2
-        a2 = aij * aij
-        rp = _power(a2 * inv_r2, h)
-        sp = _power(a2 * inv_rc2, h)
-        w = 1.0 - r2 * inv_rc2
-        wm1 = 1.0 if m_code == 1 else _power(w, m_code - 1)
-        t = wm1 * w
-        f = rp - sp
-        dphi_dr2 = -h * rp * inv_r2 * t - f * m_code * wm1 * inv_rc2
-        return f * t, 2.0 * dphi_dr2
+        return _even_phi_fr(r2, aij, 1.0 / rc2, k // 2, m_code)
     r = math.sqrt(r2)
     phi, dphi = pair_phi_dphi(r, aij, n, rc, m_code)
     return phi, dphi / r
+
+
+@numba.njit(cache=True, inline="always")
+def _even_phi_fr(r2, aij, inv_rc2, h, m_code):
+    """(phi, phi'/r) inside r_c for n = 2 h and an integer taper m: one division, no sqrt or pow."""
+    inv_r2 = 1.0 / r2
+    a2 = aij * aij
+    rp = _power(a2 * inv_r2, h)
+    sp = _power(a2 * inv_rc2, h)
+    w = 1.0 - r2 * inv_rc2
+    wm1 = 1.0 if m_code == 1 else _power(w, m_code - 1)
+    t = wm1 * w
+    f = rp - sp
+    dphi_dr2 = -h * rp * inv_r2 * t - f * m_code * wm1 * inv_rc2
+    return f * t, 2.0 * dphi_dr2
 
 
 @numba.njit(cache=True, inline="always")
@@ -149,18 +153,7 @@ def phi_fr_closed(r2, aij, rc2, inv_rc2, half_n, m):
     hence the same values bit for bit (tests); 1.4x faster in the force kernel (d = 3, N = 8000)."""
     if r2 >= rc2:
         return 0.0, 0.0
-    h = len(half_n)
-    m_code = len(m)
-    inv_r2 = 1.0 / r2
-    a2 = aij * aij
-    rp = _power(a2 * inv_r2, h)
-    sp = _power(a2 * inv_rc2, h)
-    w = 1.0 - r2 * inv_rc2
-    wm1 = 1.0 if m_code == 1 else _power(w, m_code - 1)
-    t = wm1 * w
-    f = rp - sp
-    dphi_dr2 = -h * rp * inv_r2 * t - f * m_code * wm1 * inv_rc2
-    return f * t, 2.0 * dphi_dr2
+    return _even_phi_fr(r2, aij, inv_rc2, len(half_n), len(m))
 
 
 def closed_form_orders(n: float, m_code: int):
