@@ -58,3 +58,24 @@ def test_box_too_small_is_an_error(d, N):
     conf = random_configuration(d, N, 0)
     with pytest.raises(ValueError, match="2 r_cut"):
         neighbour_pairs(conf.positions, conf.box, RC)
+
+
+@pytest.mark.parametrize("d", [2, 3, 4])
+def test_particles_on_cell_faces_are_found(d):
+    """Particles on the cell grid's faces and corners (a lattice whose spacing divides the cell side,
+    plus round-off jitter, and particles at 0 and just below L): the cell search, which skips a cell
+    when a particle is out of reach of the cell's bounding box, finds exactly the brute-force pairs."""
+    box = {2: 9.0, 3: 8.0, 4: 7.0}[d]
+    nc, _ = cell_grid(box, RC)
+    assert nc >= 3
+    side = box / nc / 2  # two lattice sites per cell side: every second plane is a cell face
+    g = np.arange(2 * nc) * side
+    pos = np.array(list(itertools.product(g, repeat=d)), dtype=float)
+    rng = np.random.default_rng(0)
+    pos = np.concatenate([pos, np.mod(pos + rng.choice([-1e-15, 0.0, 1e-15], size=pos.shape), box),
+                          np.full((1, d), box * (1 - 1e-16))])
+    pos = pos[rng.permutation(len(pos))[:min(len(pos), 900)]]
+    ii, jj, dr = neighbour_pairs(pos, box, RC)
+    ref = brute_force_pairs(pos, box, RC)
+    got = {(int(i), int(j)): v for i, j, v in zip(ii, jj, dr)}
+    assert len(got) == len(ii) and set(got) == set(ref)

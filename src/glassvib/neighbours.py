@@ -136,40 +136,79 @@ def neighbour_cell(coord, off, nc, wrap):
 
 
 @numba.njit(cache=True)
-def _cell_pairs(pos, box, rc, nc, reach, capacity):
-    n, d = pos.shape
+def _cell_pairs(pos, box, rc, nc, reach, capacity, dims):
+    """The pairs closer than rc, cell pair by cell pair (cells c <= cn, stencil order), p in c, q in
+    cn. ``dims`` = (0,) * d fixes the dimension when numba compiles. The positions are read in cell
+    order (a copy), and a cell cn is skipped for a particle p farther than rc (plus a margin for
+    round-off) from the bounding box of cn's particles: neither changes the pairs found, their order
+    or their vectors."""
+    n = pos.shape[0]
+    d = len(dims)
     start, order = cell_list(pos, box, nc)
+    ps = np.empty((n, d))
+    for k in range(n):
+        for a in range(d):
+            ps[k, a] = pos[order[k], a]
+    ncell = nc ** d
+    bmin = np.full((ncell, d), np.inf)
+    bmax = np.full((ncell, d), -np.inf)
+    for c in range(ncell):
+        for k in range(start[c], start[c + 1]):
+            for a in range(d):
+                bmin[c, a] = min(bmin[c, a], ps[k, a])
+                bmax[c, a] = max(bmax[c, a], ps[k, a])
     offs = stencil_offsets(reach, d)
     wrap = np.empty(d, np.int64)
     coord = np.empty(d, np.int64)
+    shift = np.empty(d)
+    lo = np.empty(d)
+    hi = np.empty(d)
+    xp = np.empty(d)
     ii = np.empty(capacity, np.int64)
     jj = np.empty(capacity, np.int64)
     dr = np.empty((capacity, d), np.float64)
     rc2 = rc * rc
+    margin = rc + 1e-9 * box  # conservative: a skipped cell holds no particle within rc of p
+    margin2 = margin * margin
     tmp = np.empty(d)
     count = 0
-    for c in range(nc ** d):
+    for c in range(ncell):
         if start[c] == start[c + 1]:
             continue
         cell_coords(c, nc, coord)
         for s in range(offs.shape[0]):
             cn = neighbour_cell(coord, offs[s], nc, wrap)
-            if cn < c:
+            if cn < c or start[cn] == start[cn + 1]:
                 continue
+            for a in range(d):
+                shift[a] = wrap[a] * box
+                lo[a] = bmin[cn, a] + shift[a]
+                hi[a] = bmax[cn, a] + shift[a]
             for pa in range(start[c], start[c + 1]):
                 p = order[pa]
+                g2 = 0.0
+                for a in range(d):
+                    xp[a] = ps[pa, a]
+                    if xp[a] < lo[a]:
+                        g = lo[a] - xp[a]
+                        g2 += g * g
+                    elif xp[a] > hi[a]:
+                        g = xp[a] - hi[a]
+                        g2 += g * g
+                if g2 > margin2:
+                    continue
                 qb0 = start[cn]
                 if cn == c:
                     qb0 = pa + 1
                 for qb in range(qb0, start[cn + 1]):
-                    q = order[qb]
                     r2 = 0.0
                     for a in range(d):
-                        dx = pos[q, a] + wrap[a] * box - pos[p, a]
+                        dx = ps[qb, a] + shift[a] - xp[a]
                         tmp[a] = dx
                         r2 += dx * dx
                     if r2 < rc2:
                         if count < capacity:
+                            q = order[qb]
                             if p < q:
                                 ii[count] = p
                                 jj[count] = q
@@ -238,7 +277,7 @@ def neighbour_pairs(positions: np.ndarray, box: float, r_cut: float):
     capacity = _expected_pairs(n, d, box, r_cut)
     for _ in range(3):
         if nc:
-            ii, jj, dr, count = _cell_pairs(pos, float(box), float(r_cut), nc, reach, capacity)
+            ii, jj, dr, count = _cell_pairs(pos, float(box), float(r_cut), nc, reach, capacity, (0,) * d)
         else:
             ii, jj, dr, count = _brute_pairs(pos, float(box), float(r_cut), capacity)
         if count <= capacity:
