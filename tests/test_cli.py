@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import glassvib as gv
 from glassvib.cli import main
 from glassvib.provenance import atomic_path
 from glassvib.tables import COLUMNS, EXTRA_COLUMNS, read_provenance
@@ -139,6 +140,30 @@ def test_quench_converges(chain):
     assert q["converged"].all() and (q["max_force"] < 1e-10).all()
     p = np.load(batch / "parents.npz")
     assert np.array_equal(q["diameters"], p["diameters"]) and np.array_equal(q["sample"], p["sample"])
+
+
+def test_quench_method_is_passed_and_recorded(chain, tmp_path):
+    """--method reaches glassvib.quench (FIRE from the same parents gives its minima bit for bit) and
+    is recorded in the output's metadata."""
+    from glassvib.cli import _conf_of, _load_npz
+
+    _, batch = chain
+    out = tmp_path / "inherent_fire.npz"
+    assert main(["quench", "--input", str(batch / "parents.npz"), "--method", "fire", "--output", str(out)]) == 0
+    arrays, meta = _load_npz(str(out))
+    assert meta["quench"]["method"] == "fire"
+    parents, pmeta = _load_npz(str(batch / "parents.npz"))
+    pot = gv.TaperedIPL(taper=2)
+    for i in range(len(parents["positions"])):
+        ref = gv.quench(_conf_of(parents, i), pot, method="fire")
+        assert np.array_equal(arrays["positions"][i], ref.configuration.positions)
+    assert meta_of(batch / "inherent.npz")["quench"]["method"] == "auto"
+
+
+def meta_of(path):
+    from glassvib.cli import _load_npz
+
+    return _load_npz(str(path))[1]
 
 
 def test_analyze_tables_and_provenance(chain):

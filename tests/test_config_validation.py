@@ -59,6 +59,7 @@ BAD = {
                                                c["sweeps"][0].pop("taper"), c["sweeps"][0].update(potential=["lj"], N=[25])),
                                     ["sweeps[0].N = 25", "potential lj", "N >= 30 for d = 2"]),
     "delta above one": (_set(["modes", "delta"], 1.5), ["modes.delta", "[0, 1]"]),
+    "quench method": (_set(["quench", "method"], "bfgs"), ["quench.method = 'bfgs'", "auto", "fire", "lbfgs"]),
     "k too large": (_set(["modes", "k"], 10_000), ["modes.k = 10000", "or all"]),
     "mc budget": (_set(["mc", "max_sweeps"], 10), ["mc.max_sweeps", "samples_per_batch"]),
     "calibration d five": (_set(["calibration", "d"], 5), ["calibration.d = 5", "one of 2, 3, 4"]),

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .provenance import atomic_path, provenance
-from .study import BUILTIN_POTENTIAL, DEFAULTS, Point, builtin_potential, parse_value
+from .study import BUILTIN_POTENTIAL, DEFAULTS, QUENCH_METHODS, Point, builtin_potential, parse_value
 
 __all__ = ["main", "build_parser"]
 
@@ -251,7 +251,7 @@ def cmd_quench(args) -> int:
     pos, success, n_iter, energy, max_force, messages = [], [], [], [], [], []
     for i in range(n):
         conf = _conf_of(arrays, i)
-        res = _call_with_supported(quench, conf, pot, tol=args.tol, max_iter=args.max_iter)
+        res = _call_with_supported(quench, conf, pot, tol=args.tol, max_iter=args.max_iter, method=args.method)
         pos.append(res.configuration.positions)
         success.append(bool(res.success))
         n_iter.append(int(res.n_iter))
@@ -263,7 +263,8 @@ def cmd_quench(args) -> int:
     out.update(positions=np.asarray(pos), converged=np.asarray(success, dtype=bool),
                n_iter=np.asarray(n_iter, dtype=np.int64), energy=np.asarray(energy),
                max_force=np.asarray(max_force))
-    meta = {**meta, "quench": {"tol": args.tol, "max_iter": args.max_iter, "messages": messages},
+    meta = {**meta, "quench": {"tol": args.tol, "max_iter": args.max_iter, "method": args.method,
+                               "messages": messages},
             "provenance_quench": provenance(args.config_hash, seeds=meta.get("batch_seed"),
                                             inputs=[args.input])}
     _save_npz(args.output, out, meta)
@@ -633,6 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="parents .npz from `glassvib sample`")
     p.add_argument("--tol", type=float, default=DEFAULTS["quench"]["tol"], help="max |force| tolerance")
     p.add_argument("--max-iter", type=int, default=DEFAULTS["quench"]["max_iter"])
+    p.add_argument("--method", default="auto", choices=QUENCH_METHODS,
+                   help="glassvib.quench method (auto: FIRE with a Newton finish where it pays; fire: the "
+                        "quench of the runs published before issue 14, bit for bit)")
     p.add_argument("--output", required=True, help="inherent structures .npz")
     _common(p)
     p.set_defaults(func=cmd_quench)

@@ -46,6 +46,10 @@ OVERRIDABLE = ("mc", "quench", "modes")
 #: Where the JSON schema lives (repository layout of issue 5).
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
+#: quench.method values (glassvib.quench); absent from a config means "auto" (not in DEFAULTS, so
+#: that configs written before the key existed keep their settings hash)
+QUENCH_METHODS = ("auto", "newton", "fire", "lbfgs")
+
 #: Run-control defaults, merged under the user's config before the semantic checks.
 DEFAULTS = {
     "results": "results",

@@ -15,11 +15,12 @@ rule quench:
     params:
         tol=lambda wc: STUDY.point_settings(wc.point, "quench")["tol"],
         max_iter=lambda wc: STUDY.point_settings(wc.point, "quench")["max_iter"],
+        method=lambda wc: STUDY.point_settings(wc.point, "quench").get("method", "auto"),
         config_hash=lambda wc: STUDY.point_hash(wc.point, "quench"),
     threads: CFG["threads"]["quench"]
     resources:
         mem_mb=lambda wc: 1000 + point_of(wc).N // 10,
     shell:
         BLAS + GLASSVIB + " quench --input {input.parents} --tol {params.tol} "
-        "--max-iter {params.max_iter} --config-hash {params.config_hash} --threads {threads} "
+        "--max-iter {params.max_iter} --method {params.method} --config-hash {params.config_hash} --threads {threads} "
         "--output {output.inherent} > {log} 2>&1"
