@@ -123,6 +123,7 @@ class AMGPreconditioner:
         dim: number of components per particle (d); the near-null space is the d translations.
         shift: added to the diagonal (> 0 makes a positive semi-definite Hessian definite).
         degree: Chebyshev smoother degree (pre and post).
+        ratio: the smoother targets [rho / ratio, 1.1 rho] of the spectrum of D^-1 A.
         max_coarse: pyamg's largest coarsest-level size.
         strength_theta: pyamg's symmetric strength threshold (0: every stored coupling is strong).
 
@@ -132,7 +133,7 @@ class AMGPreconditioner:
     Calling the object on an (dN,) or (dN, b) array returns float64 of the same shape.
     """
 
-    def __init__(self, H, dim, shift, *, degree=3, max_coarse=2000, strength_theta=0.0):
+    def __init__(self, H, dim, shift, *, degree=3, ratio=CHEBYSHEV_RATIO, max_coarse=2000, strength_theta=0.0):
         if _pyamg is None:  # pragma: no cover - depends on the machine
             raise ImportError("the multigrid preconditioner needs pyamg: pip install 'pyamg>=5'")
         n = H.shape[0]
@@ -146,6 +147,7 @@ class AMGPreconditioner:
             A, B=B, symmetry="symmetric", strength=("symmetric", {"theta": strength_theta}),
             max_coarse=max_coarse, keep=False, presmoother=None, postsmoother=None)
         self.degree = int(degree)
+        self.ratio = float(ratio)
         self.shift = float(shift)
         self.levels = []
         # coarse unknowns come in groups of dim (one per near-null vector and aggregate): the same
@@ -177,7 +179,7 @@ class AMGPreconditioner:
         """``degree`` Chebyshev steps for A x = b preconditioned by D^-1, from x (None: 0), in place
         where possible (the blocks are large: fresh arrays cost page faults)."""
         hi = 1.1 * lv.rho
-        lo = hi / CHEBYSHEV_RATIO
+        lo = hi / self.ratio
         theta, delta = 0.5 * (hi + lo), 0.5 * (hi - lo)
         sigma = theta / delta
         rho_old = 1.0 / sigma
