@@ -62,7 +62,7 @@ def kernel_form(pot, d: int):
     kernel per form; the values are those of the general route bit for bit."""
     h = m = 0
     if pot.KIND == _tipl.KIND:
-        orders = _tipl.closed_form_orders(pot.n, pot.m_code)
+        orders = _tipl.closed_form_orders(pot.kernel_params)
         if orders is not None:
             h, m = orders
     return (0,) * int(d), (0,) * h, (0,) * m

@@ -156,11 +156,12 @@ def phi_fr_closed(r2, aij, rc2, inv_rc2, half_n, m):
     return _even_phi_fr(r2, aij, inv_rc2, len(half_n), len(m))
 
 
-def closed_form_orders(n: float, m_code: int):
-    """(n / 2, m) where :func:`phi_fr_closed` applies (even integer n <= 64, integer taper 1 <= m <= 16), else None."""
-    k = int(n)
-    if k == n and k % 2 == 0 and 0 < k <= 64 and 1 <= m_code <= 16:
-        return k // 2, int(m_code)
+def closed_form_orders(prm):
+    """(n / 2, m) where :func:`phi_fr_closed` applies (even integer n <= 64, integer taper 1 <= m <= 16),
+    else None; from the model's kernel parameters, whose n / 2 entry is 0 unless n is such."""
+    h, m = int(prm[3]), int(prm[2])
+    if h > 0 and 1 <= m <= 16:
+        return h, m
     return None
 
 
