@@ -65,19 +65,21 @@ def test_pair_list_forces_equal_system_forces(dim, m):
     assert pairs.all_pairs == (dim == 4)
 
 
-@pytest.mark.parametrize("model", ["tipl", "kalj"])
+@pytest.mark.parametrize("model", ["tipl", "tipl_m3", "kalj"])
 def test_recorded_images_are_bit_identical_to_images_found_at_each_evaluation(dim, model):
     """The list's build-time images give exactly the energy and forces of the minimum image found at
     every evaluation, also after moves of up to skin / 2 that carry particles across the box
     (unwrapped positions), and the kernel compiled for the potential's closed form those of the
-    general dispatch; the list's pair coefficients are the dispatch's pair_coef; a list built
-    without the particles (or for other particles) takes them on at the first evaluation."""
+    general dispatch (the closed form is branchless: evaluated beyond r_c too and multiplied by 0,
+    which must add nothing, also with an odd taper that is negative there); the list's pair
+    coefficients are the dispatch's pair_coef; a list built without the particles (or for other
+    particles) takes them on at the first evaluation."""
     from glassvib.minimize import _energy_forces, _pair_images
     from glassvib.potentials.dispatch import pair_coef
     from glassvib.system import _species
 
-    pot = gv.TaperedIPL(taper=2) if model == "tipl" else gv.LennardJones()
-    n = {2: 400, 3: 600, 4: 700 if model == "tipl" else 2000}[dim]  # boxes >= 2 (r_c + skin)
+    pot = {"tipl": gv.TaperedIPL(taper=2), "tipl_m3": gv.TaperedIPL(taper=3), "kalj": gv.LennardJones()}[model]
+    n = {2: 400, 3: 600, 4: 2000 if model == "kalj" else 700}[dim]  # boxes >= 2 (r_c + skin)
     conf = gv.random_configuration(dim, n, 3, model=pot)
     rng = np.random.default_rng(1)
     x = conf.positions + conf.box * rng.integers(-1, 2, size=conf.positions.shape)

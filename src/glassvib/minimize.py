@@ -65,7 +65,7 @@ def _energy_forces(x, box, ii, jj, image, coef, kind, prm, rc, form, f):
             dx -= box * image[p, a]
             dr[a] = dx
             r2 += dx * dx
-        if r2 < rc2:
+        if len(form[1]) > 0 or r2 < rc2:  # a closed form is branchless (phi_fr_closed)
             phi, c = pair_phi_fr_form(kind, prm, r2, coef[p], form, cst)
             e += phi
             for a in range(d):
