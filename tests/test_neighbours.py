@@ -79,3 +79,23 @@ def test_particles_on_cell_faces_are_found(d):
     ref = brute_force_pairs(pos, box, RC)
     got = {(int(i), int(j)): v for i, j, v in zip(ii, jj, dr)}
     assert len(got) == len(ii) and set(got) == set(ref)
+
+
+@pytest.mark.parametrize("d,N", [(2, 150), (3, 500), (4, 256)])  # (4, 256): the O(N^2) path
+def test_indices_into_reused_buffers_are_the_pairs_in_the_same_order(d, N):
+    """neighbour_indices gives neighbour_pairs' (i, j) in the same order, writes into the buffers it
+    is given while they are long enough (the next call overwrites the views), and grows them when
+    they are too short."""
+    from glassvib.neighbours import neighbour_indices
+
+    confs = [random_configuration(d, N, seed) for seed in (0, 1)]
+    ref = [neighbour_pairs(c.positions, c.box, RC)[:2] for c in confs]
+    ii, jj, buffers = neighbour_indices(confs[0].positions, confs[0].box, RC)
+    assert np.array_equal(ii, ref[0][0]) and np.array_equal(jj, ref[0][1])
+    ii, jj, again = neighbour_indices(confs[1].positions, confs[1].box, RC, buffers)
+    assert again is buffers and np.shares_memory(ii, buffers[0])
+    assert np.array_equal(ii, ref[1][0]) and np.array_equal(jj, ref[1][1])
+    short = (np.empty(3, np.int64), np.empty(3, np.int64))
+    ii, jj, grown = neighbour_indices(confs[0].positions, confs[0].box, RC, short)
+    assert len(grown[0]) >= len(ref[0][0]) > 3
+    assert np.array_equal(ii, ref[0][0]) and np.array_equal(jj, ref[0][1])

@@ -27,9 +27,9 @@ import scipy.optimize
 import scipy.sparse.linalg as spla
 
 from .configuration import Configuration
-from .neighbours import check_box, neighbour_pairs
+from .neighbours import check_box, neighbour_indices
 from .potentials import PairPotential, check_potential
-from .potentials.dispatch import coef_loop, form_constants, kernel_form, pair_phi_fr_form
+from .potentials.dispatch import coef_pairs, form_constants, kernel_form, pair_phi_fr_form
 from .system import _species, hessian_arrays
 
 __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs", "PairList"]
@@ -132,6 +132,7 @@ class PairList:
         self.form = kernel_form(pot, np.shape(x)[1])
         self.coef = None
         self._particles = None
+        self._buffers = {}
         if diameters is not None:
             self.set_particles(diameters, species, n=len(x))
         self.build(x)
@@ -149,19 +150,29 @@ class PairList:
             self.coef = None
             return
         dia, spc = self._particles
-        self.coef = np.empty(len(self.ii))
-        coef_loop(self.pot.kind, self.pot.kernel_params, dia[self.ii], dia[self.jj], spc[self.ii], spc[self.jj],
-                  self.coef)
+        self.coef = self._buffer("coef", (len(self.ii),))
+        coef_pairs(self.pot.kind, self.pot.kernel_params, dia, spc, self.ii, self.jj, self.coef)
+
+    def _buffer(self, name, shape):
+        """A view of the list's reusable array ``name`` with this shape (grown when too short): the
+        arrays of a build are valid until the next build."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:]:
+            buf = np.empty((shape[0] + shape[0] // 8,) + shape[1:])
+            self._buffers[name] = buf
+        return buf[:shape[0]]
 
     def build(self, x):
+        """Rebuild the list around x (the arrays of the previous build are reused, not kept)."""
         if self.all_pairs:
             self.ii, self.jj = (a.astype(np.int64) for a in np.triu_indices(len(x), k=1))
         else:
             xw = np.mod(x, self.box)
             xw[xw >= self.box] = 0.0
-            self.ii, self.jj, _ = neighbour_pairs(xw, self.box, self.radius)
+            self.ii, self.jj, self._buffers["index"] = neighbour_indices(xw, self.box, self.radius,
+                                                                         self._buffers.get("index"))
         self.xref = np.array(x, dtype=np.float64, copy=True)
-        self.image = np.empty((len(self.ii), x.shape[1]))
+        self.image = self._buffer("image", (len(self.ii), x.shape[1]))
         _pair_images(self.xref, self.box, self.ii, self.jj, self.image)
         self.n_builds += 1
         self._coefficients()

@@ -21,7 +21,7 @@ from . import poly_swap as _poly
 from . import tapered_ipl as _tipl
 
 __all__ = ["pair_coef", "pair_phi_fr", "pair_derivs", "pair_amp", "pair_radial", "with_model", "coef_loop",
-           "derivs_loop", "kernel_form", "form_constants", "pair_phi_fr_form"]
+           "derivs_loop", "coef_pairs", "kernel_form", "form_constants", "pair_phi_fr_form"]
 
 _NAN = math.nan
 
@@ -152,6 +152,15 @@ def coef_loop(kind, prm, ai, aj, si, sj, out):
     """out[k] = pair_coef(a_i[k], a_j[k], s_i[k], s_j[k])."""
     for k in range(out.shape[0]):
         out[k] = pair_coef(kind, prm, ai[k], aj[k], si[k], sj[k])
+
+
+@numba.njit(cache=True)
+def coef_pairs(kind, prm, a, s, ii, jj, out):
+    """out[k] = pair_coef(a[ii[k]], a[jj[k]], s[ii[k]], s[jj[k]]): :func:`coef_loop` on a pair list."""
+    for k in range(out.shape[0]):
+        i = ii[k]
+        j = jj[k]
+        out[k] = pair_coef(kind, prm, a[i], a[j], s[i], s[j])
 
 
 @numba.njit(cache=True)
