@@ -98,17 +98,6 @@ def _max_disp2(x, xref):
     return m
 
 
-@numba.njit(cache=True)
-def _max_abs(f):
-    m = 0.0
-    for v in f.ravel():
-        if v != v:
-            return v
-        if abs(v) > m:
-            m = abs(v)
-    return m
-
-
 class PairList:
     """Verlet pair list of radius r_c + skin around reference positions; refreshed on demand.
 
@@ -252,23 +241,54 @@ def _fire_step(x, v, f, e, x_old, e_old, st, prm):
     and grows by f_inc per accepted step. Returns True when the step was undone (energy rose with
     ``downhill``): the caller must re-evaluate forces at x.
     """
+    _, power, fn2 = _force_scan(f, v)
+    return _fire_move(x, v, f, e, x_old, e_old, st, prm, power, fn2, np.empty((0, 1)))[0]
+
+
+@numba.njit(cache=True)
+def _force_scan(f, v):
+    """(max |f| (NaN if some f is NaN), f . v, f . f) in one pass, each sum in index order."""
+    ff = f.reshape(f.size)
+    vf = v.reshape(v.size)
+    fmax = 0.0
+    power = 0.0
+    fn2 = 0.0
+    nan = False
+    for k in range(ff.size):
+        fk = ff[k]
+        if fk != fk:
+            nan = True
+        a = abs(fk)
+        if a > fmax:
+            fmax = a
+        power += fk * vf[k]
+        fn2 += fk * fk
+    return (math.nan if nan else fmax), power, fn2
+
+
+@numba.njit(cache=True)
+def _fire_move(x, v, f, e, x_old, e_old, st, prm, power, fn2, xref):
+    """:func:`_fire_step` given power = f . v and fn2 = f . f (:func:`_force_scan`). Returns (undone,
+    the largest squared displacement of a particle from xref (N, d) after the step; 0 if xref has no
+    rows, as for :func:`fire`, whose x may have any shape)."""
+    xf = x.reshape(x.size)
+    vf = v.reshape(v.size)
+    ff = f.reshape(f.size)
+    xo = x_old.reshape(x_old.size)
     dt, alpha, npos = st[0], st[1], st[2]
     dt_max, dt_min, n_min, f_inc, f_dec, alpha0, f_alpha, max_move, downhill = (
         prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8], prm[9])
     if downhill > 0.0 and st[3] > 0.0 and e > e_old[0] + 1e-12 * abs(e_old[0]):
         # undo the last step: back to the lower energy, stop, shrink dt
-        for k in range(x.size):
-            x.flat[k] = x_old.flat[k]
-            v.flat[k] = 0.0
+        for k in range(xf.size):
+            xf[k] = xo[k]
+            vf[k] = 0.0
         st[0] = max(dt * f_dec, dt_min)
         st[1] = alpha0
         st[2] = 0.0
         st[3] = 0.0
         st[4] *= 0.5
-        return True
-    power = 0.0
-    for k in range(x.size):
-        power += f.flat[k] * v.flat[k]
+        return True, _max_disp2(xf.reshape(xref.shape), xref) if xref.shape[0] > 0 else 0.0
     if power > 0.0:
         npos += 1.0
         if npos > n_min:
@@ -278,32 +298,41 @@ def _fire_step(x, v, f, e, x_old, e_old, st, prm):
         npos = 0.0
         dt = max(dt * f_dec, dt_min)
         alpha = alpha0
-        for k in range(x.size):
-            v.flat[k] = 0.0
+        for k in range(vf.size):
+            vf[k] = 0.0
     # semi-implicit Euler with velocity mixing
     vn2 = 0.0
-    fn2 = 0.0
-    for k in range(x.size):
-        v.flat[k] += dt * f.flat[k]
-        vn2 += v.flat[k] * v.flat[k]
-        fn2 += f.flat[k] * f.flat[k]
+    for k in range(vf.size):
+        vf[k] += dt * ff[k]
+        vn2 += vf[k] * vf[k]
     mix = alpha * math.sqrt(vn2 / fn2) if fn2 > 0.0 else 0.0
     vmax = 0.0
-    for k in range(x.size):
-        v.flat[k] = (1.0 - alpha) * v.flat[k] + mix * f.flat[k]
-        if abs(v.flat[k]) > vmax:
-            vmax = abs(v.flat[k])
+    for k in range(vf.size):
+        vf[k] = (1.0 - alpha) * vf[k] + mix * ff[k]
+        if abs(vf[k]) > vmax:
+            vmax = abs(vf[k])
     trust = min(st[4] * f_inc, max_move)
     scale = 1.0
     if vmax * dt > trust:
         scale = trust / (vmax * dt)
-    for k in range(x.size):
-        x_old.flat[k] = x.flat[k]
     e_old[0] = e
-    for k in range(x.size):
-        x.flat[k] += scale * dt * v.flat[k]
+    step = scale * dt
+    disp2 = 0.0
+    track = xref.shape[0] > 0
+    d = xref.shape[1] if track else 1
+    for i in range(xf.size // d):
+        s2 = 0.0
+        for a in range(d):
+            k = i * d + a
+            xo[k] = xf[k]
+            xf[k] += step * vf[k]
+            if track:
+                dx = xf[k] - xref[i, a]
+                s2 += dx * dx
+        if s2 > disp2:
+            disp2 = s2
     st[0], st[1], st[2], st[3], st[4] = dt, alpha, npos, 1.0, trust
-    return False
+    return False, disp2
 
 
 @numba.njit(cache=True)
@@ -324,13 +353,14 @@ def _fire_pairs(x, v, x_old, e_old, st, prm, box, ii, jj, image, coef, xref, hal
         e = _energy_forces(x, box, ii, jj, image, coef, kind, pot_prm, rc, form, f)
         if not math.isfinite(e):
             return it, 3, e
-        if _max_abs(f) < tol:
+        fmax, power, fn2 = _force_scan(f, v)
+        if fmax < tol:
             return it, 0, e
         if it >= max_iter:
             return it, 2, e
-        _fire_step(x, v, f, e, x_old, e_old, st, prm)
+        disp2 = _fire_move(x, v, f, e, x_old, e_old, st, prm, power, fn2, xref)[1]
         it += 1
-        if _max_disp2(x, xref) > half_skin2:
+        if disp2 > half_skin2:
             return it, 1, e
 
 
