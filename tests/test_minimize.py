@@ -135,6 +135,34 @@ def test_fire_quench_with_recorded_and_found_images_reach_the_same_minimum_bit_f
     assert oka and okb and ita == itb and ea == eb and np.array_equal(xa, xb)
 
 
+@pytest.mark.parametrize("d,n", [(2, 500), (3, 400), (4, 1200)])
+def test_fire_forces_from_the_sub_list_follow_the_whole_list_bit_for_bit(d, n, monkeypatch):
+    """FIRE's sub-list (the listed pairs within r_c + SUB_SKIN, refiltered after moves of SUB_SKIN / 2)
+    holds the list's pairs in the list's order, fewer of them, and leaves the trajectory unchanged:
+    the same minimum bit for bit with sub-lists of several widths and without one."""
+    from glassvib import minimize as mz
+
+    pot = gv.TaperedIPL(taper=2)
+    conf = gv.random_configuration(d, n, 11)
+    x, dia, spc = conf.positions.copy(), conf.diameters, np.zeros(n, np.int64)
+    pairs = PairList(x, conf.box, pot, 0.3, diameters=dia, species=spc)
+    assert not pairs.all_pairs
+    si, sj, sim, sco, _ = pairs.sub_buffers()
+    m = mz._sub_list(x, conf.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.r_max + 0.1, si, sj, sim, sco)
+    dr = x[pairs.jj] - x[pairs.ii] - conf.box * pairs.image
+    keep = np.nonzero(np.sum(dr * dr, axis=1) < (pot.r_max + 0.1) ** 2)[0]
+    assert 0 < m == len(keep) < len(pairs.ii)
+    assert np.array_equal(si[:m], pairs.ii[keep]) and np.array_equal(sj[:m], pairs.jj[keep])
+    assert np.array_equal(sim[:m], pairs.image[keep]) and np.array_equal(sco[:m], pairs.coef[keep])
+    runs = []
+    for width in (0.0, 0.1, 0.04, 0.25):
+        monkeypatch.setattr(mz, "SUB_SKIN", width)
+        runs.append(mz._fire_quench(x.copy(), dia, spc, conf.box, pot, 1e-10, 100_000, 0.3, FireParams()))
+    for xb, eb, fb, itb, _, okb in runs:
+        assert okb and itb == runs[0][3] and eb == runs[0][1] and np.array_equal(xb, runs[0][0])
+        assert np.array_equal(fb, runs[0][2])
+
+
 def _check_minimum(conf, pot, res, d):
     assert res.success, res.message
     f = gv.forces(res.configuration, pot)
