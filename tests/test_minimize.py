@@ -148,7 +148,8 @@ def test_fire_forces_from_the_sub_list_follow_the_whole_list_bit_for_bit(d, n, m
     pairs = PairList(x, conf.box, pot, 0.3, diameters=dia, species=spc)
     assert not pairs.all_pairs
     si, sj, sim, sco, _ = pairs.sub_buffers()
-    m = mz._sub_list(x, conf.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.r_max + 0.1, si, sj, sim, sco)
+    m = mz._sub_list(x, conf.box, pairs.ii, pairs.jj, pairs.image, pairs.coef, pot.r_max + 0.1, si, sj, sim, sco,
+                     pairs.form[0])
     dr = x[pairs.jj] - x[pairs.ii] - conf.box * pairs.image
     keep = np.nonzero(np.sum(dr * dr, axis=1) < (pot.r_max + 0.1) ** 2)[0]
     assert 0 < m == len(keep) < len(pairs.ii)

@@ -39,6 +39,19 @@ __all__ = ["QuenchResult", "quench", "fire", "FireParams", "energy_forces_pairs"
 # energy and forces on a Verlet pair list
 # --------------------------------------------------------------------------------------------------
 
+@numba.njit(cache=True, inline="always")
+def _pair_vector(x, box, i, j, image, p, dr, dims):
+    """dr = x_j - x_i - L image[p] (listed pair p's vector); returns |dr|^2. ``dims`` = (0,) * d fixes
+    the dimension when numba compiles."""
+    r2 = 0.0
+    for a in range(len(dims)):
+        dx = x[j, a] - x[i, a]
+        dx -= box * image[p, a]
+        dr[a] = dx
+        r2 += dx * dx
+    return r2
+
+
 @numba.njit(cache=True)
 def _energy_forces(x, box, ii, jj, image, coef, kind, prm, rc, form, f):
     """Total energy; forces written into f (N, d). x may be unwrapped. ``coef`` holds each listed
@@ -59,12 +72,7 @@ def _energy_forces(x, box, ii, jj, image, coef, kind, prm, rc, form, f):
     for p in range(ii.shape[0]):
         i = ii[p]
         j = jj[p]
-        r2 = 0.0
-        for a in range(d):
-            dx = x[j, a] - x[i, a]
-            dx -= box * image[p, a]
-            dr[a] = dx
-            r2 += dx * dx
+        r2 = _pair_vector(x, box, i, j, image, p, dr, form[0])
         if len(form[1]) > 0 or r2 < rc2:  # a closed form is branchless (phi_fr_closed)
             phi, c = pair_phi_fr_form(kind, prm, r2, coef[p], form, cst)
             e += phi
@@ -354,20 +362,17 @@ def _fire_move(x, v, f, e, x_old, e_old, st, prm, power, fn2, xref, xsub):
 
 
 @numba.njit(cache=True)
-def _sub_list(x, box, ii, jj, image, coef, radius, si, sj, simage, scoef):
+def _sub_list(x, box, ii, jj, image, coef, radius, si, sj, simage, scoef, dims):
     """Copy into (si, sj, simage, scoef), in list order, the listed pairs closer than ``radius`` at x;
-    returns their number."""
-    d = x.shape[1]
+    returns their number. ``dims`` = (0,) * d."""
+    d = len(dims)
     r2max = radius * radius
+    dr = np.empty(d)
     n = 0
     for p in range(ii.shape[0]):
         i = ii[p]
         j = jj[p]
-        r2 = 0.0
-        for a in range(d):
-            dx = x[j, a] - x[i, a]
-            dx -= box * image[p, a]
-            r2 += dx * dx
+        r2 = _pair_vector(x, box, i, j, image, p, dr, dims)
         # branchless: write every pair at n, keep it by advancing n (a branch here is mispredicted)
         si[n] = i
         sj[n] = j
@@ -403,7 +408,7 @@ def _fire_pairs(x, v, x_old, e_old, st, prm, box, ii, jj, image, coef, xref, hal
     radius = rc + sub_skin + 1e-9 * box
     n_sub = 0
     if filtering:
-        n_sub = _sub_list(x, box, ii, jj, image, coef, radius, si, sj, simage, scoef)
+        n_sub = _sub_list(x, box, ii, jj, image, coef, radius, si, sj, simage, scoef, form[0])
         xsub[:, :] = x
     else:
         xsub[:, :] = np.inf  # its displacements are never used
@@ -428,7 +433,7 @@ def _fire_pairs(x, v, x_old, e_old, st, prm, box, ii, jj, image, coef, xref, hal
         if disp2 > half_skin2:
             return it, 1, e
         if filtering and sub2 > half_sub2:
-            n_sub = _sub_list(x, box, ii, jj, image, coef, radius, si, sj, simage, scoef)
+            n_sub = _sub_list(x, box, ii, jj, image, coef, radius, si, sj, simage, scoef, form[0])
             xsub[:, :] = x
 
 
