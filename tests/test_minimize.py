@@ -139,7 +139,8 @@ def test_fire_quench_with_recorded_and_found_images_reach_the_same_minimum_bit_f
 def test_fire_forces_from_the_sub_list_follow_the_whole_list_bit_for_bit(d, n, monkeypatch):
     """FIRE's sub-list (the listed pairs within r_c + SUB_SKIN, refiltered after moves of SUB_SKIN / 2)
     holds the list's pairs in the list's order, fewer of them, and leaves the trajectory unchanged:
-    the same minimum bit for bit with sub-lists of several widths and without one."""
+    the same minimum bit for bit with sub-lists of several widths and without one (SUB_SKIN = 0, or a
+    list longer than SUB_LIST_MAX_PAIRS)."""
     from glassvib import minimize as mz
 
     pot = gv.TaperedIPL(taper=2)
@@ -156,8 +157,9 @@ def test_fire_forces_from_the_sub_list_follow_the_whole_list_bit_for_bit(d, n, m
     assert np.array_equal(si[:m], pairs.ii[keep]) and np.array_equal(sj[:m], pairs.jj[keep])
     assert np.array_equal(sim[:m], pairs.image[keep]) and np.array_equal(sco[:m], pairs.coef[keep])
     runs = []
-    for width in (0.0, 0.1, 0.04, 0.25):
+    for width, max_pairs in ((0.0, None), (0.1, None), (0.04, None), (0.25, None), (0.1, 10)):  # 10: list too long
         monkeypatch.setattr(mz, "SUB_SKIN", width)
+        monkeypatch.setattr(mz, "SUB_LIST_MAX_PAIRS", max_pairs or 2_000_000)
         runs.append(mz._fire_quench(x.copy(), dia, spc, conf.box, pot, 1e-10, 100_000, 0.3, FireParams()))
     for xb, eb, fb, itb, _, okb in runs:
         assert okb and itb == runs[0][3] and eb == runs[0][1] and np.array_equal(xb, runs[0][0])
