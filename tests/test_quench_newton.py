@@ -91,7 +91,7 @@ def test_newton_quench_keeps_the_tolerance_and_flags_failure():
 
 
 def test_auto_uses_newton_where_the_direct_solve_is_cheap(monkeypatch):
-    """'auto' (the default, used by the workflow): Newton finish up to NEWTON_DIRECT_MAX_DOF rows
+    """'auto' (the default, used by the workflow): Newton finish up to AUTO_NEWTON_MAX_DOF rows
     where PARDISO loads, FIRE alone above."""
     from glassvib import pardiso
 
@@ -99,7 +99,7 @@ def test_auto_uses_newton_where_the_direct_solve_is_cheap(monkeypatch):
     conf = gv.random_configuration(2, 100, seed=3)
     res = quench(conf, pot)
     assert res.method == ("newton" if pardiso.available() else "fire")
-    monkeypatch.setattr(minimize, "NEWTON_DIRECT_MAX_DOF", 100)
+    monkeypatch.setattr(minimize, "AUTO_NEWTON_MAX_DOF", 100)
     res2 = quench(conf, pot)
     assert res2.method == "fire" and res2.success
 

@@ -625,15 +625,21 @@ def spatial_order(x, box, cell):
     return np.lexsort((xw[:, 0], flat))
 
 
+#: quench(method="auto") takes the Newton finish up to this many degrees of freedom (where PARDISO loads)
+AUTO_NEWTON_MAX_DOF = 2_000
+
+
 def _newton_pays(n_dof):
-    """quench(method="auto"): the Newton finish where its linear solves are cheap (a PARDISO
-    factor of at most NEWTON_DIRECT_MAX_DOF rows); plain FIRE elsewhere. Measured (d = 3, one
-    core): at N = 1000 the Newton route saves 10-20 % of the FIRE iterations; at N = 8000 the
-    factorizations cost as much as the FIRE tail they replace, and multigrid CG (about 50 CG
-    steps per Newton step) more."""
+    """quench(method="auto"): the Newton finish where its linear solves cost less than the FIRE
+    tail they replace (at most AUTO_NEWTON_MAX_DOF rows, PARDISO); plain FIRE elsewhere. Measured
+    (one thread, the two routes alternately from the same start, after the FIRE steps of issue 14
+    became 2x cheaper): d = 2, N = 1000 Newton 0.16 s, FIRE 0.19 s; d = 3, N = 300 and 500 equal;
+    d = 3, N = 1000 Newton 0.85 s, FIRE 0.69 s; d = 4, N = 1200 6.6 s vs 5.7 s; at N = 8000 the
+    factorizations cost more than the tail, and multigrid CG (about 50 CG steps per Newton step)
+    more still."""
     from . import pardiso
 
-    return n_dof <= NEWTON_DIRECT_MAX_DOF and pardiso.available()
+    return n_dof <= AUTO_NEWTON_MAX_DOF and pardiso.available()
 
 
 class _Indefinite(Exception):
@@ -810,7 +816,7 @@ def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: 
            fire_params: FireParams = FireParams()) -> QuenchResult:
     """Minimize the energy to the inherent structure, max |F| < tol (SPEC §3 step 3).
 
-    ``method="auto"`` (default): "newton" up to NEWTON_DIRECT_MAX_DOF degrees of freedom where
+    ``method="auto"`` (default): "newton" up to AUTO_NEWTON_MAX_DOF degrees of freedom where
     PARDISO (MKL) loads, "fire" above; from LOCALITY_MIN_PARTICLES particles on, the particles are
     relabelled in cell order for the run (:func:`spatial_order`) and the minimum is returned in the
     caller's labels (the different summation order changes round-off, so a long descent may end in
