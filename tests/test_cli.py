@@ -157,13 +157,7 @@ def test_quench_method_is_passed_and_recorded(chain, tmp_path):
     for i in range(len(parents["positions"])):
         ref = gv.quench(_conf_of(parents, i), pot, method="fire")
         assert np.array_equal(arrays["positions"][i], ref.configuration.positions)
-    assert meta_of(batch / "inherent.npz")["quench"]["method"] == "auto"
-
-
-def meta_of(path):
-    from glassvib.cli import _load_npz
-
-    return _load_npz(str(path))[1]
+    assert _load_npz(str(batch / "inherent.npz"))[1]["quench"]["method"] == "auto"
 
 
 def test_analyze_tables_and_provenance(chain):

@@ -478,3 +478,12 @@ def test_khgps_block_expands_beside_the_particles():
     st = study.khgps_settings["khgps/N64/h0.01/J0.1/kappa1"]
     assert st["fit"]["mode_fraction"] == 0.05 and st["fit"]["n_bootstrap"] == 2000 and st["modes"]["k"] == "all"
     assert study.seed("khgps/N64/h0.01/J0.1/kappa1", 1) == batch_seed(TINY_ALL["seed"], "khgps/N64/h0.01/J0.1/kappa1", 1)
+
+
+def test_schema_quench_methods_are_the_quench_methods():
+    """The schema's quench.method enum lists exactly glassvib.quench's methods (the CLI takes those)."""
+    from glassvib.minimize import METHODS
+    from glassvib.study import SCHEMA_PATH
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    assert schema["$defs"]["quench"]["properties"]["method"]["enum"] == list(METHODS)

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .minimize import METHODS as QUENCH_METHODS
 from .provenance import atomic_path, provenance
-from .study import BUILTIN_POTENTIAL, DEFAULTS, QUENCH_METHODS, Point, builtin_potential, parse_value
+from .study import BUILTIN_POTENTIAL, DEFAULTS, Point, builtin_potential, parse_value
 
 __all__ = ["main", "build_parser"]
 

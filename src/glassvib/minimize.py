@@ -811,6 +811,10 @@ def _newton_quench(x, dia, spc, box, pot, tol, max_iter, skin, params, max_newto
     return x, e, f, n_iter, n_eval, n_newton, stages
 
 
+#: the methods of :func:`quench`
+METHODS = ("auto", "newton", "fire", "lbfgs")
+
+
 def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: str = "auto", *,
            max_iter: int = 200_000, max_newton: int = 8, skin: float = 0.3,
            fire_params: FireParams = FireParams()) -> QuenchResult:
@@ -854,8 +858,8 @@ def quench(conf: Configuration, pot: PairPotential, tol: float = 1e-10, method: 
     pot.check_particles(conf.diameters, conf.species)
     if not (isinstance(tol, (int, float, np.floating)) and tol > 0 and math.isfinite(tol)):
         raise ValueError(f"tol = {tol!r}, expected a positive finite number")
-    if method not in ("auto", "newton", "fire", "lbfgs"):
-        raise ValueError(f"method = {method!r}, expected 'auto', 'newton', 'fire' or 'lbfgs'")
+    if method not in METHODS:
+        raise ValueError(f"method = {method!r}, expected one of {', '.join(map(repr, METHODS))}")
     check_box(conf.box, pot.r_max)
     t0 = time.perf_counter()
     x = np.array(conf.positions, dtype=np.float64)

@@ -275,15 +275,8 @@ def neighbour_pairs(positions: np.ndarray, box: float, r_cut: float):
     """
     pos = _checked(positions, box, r_cut)
     n, d = pos.shape
-    capacity = _expected_pairs(n, d, box, r_cut)
-    for _ in range(3):
-        ii, jj = np.empty(capacity, np.int64), np.empty(capacity, np.int64)
-        dr = np.empty((capacity, d), np.float64)
-        count = _search(pos, box, r_cut, ii, jj, dr)
-        if count <= capacity:
-            return ii[:count], jj[:count], dr[:count]
-        capacity = count
-    raise RuntimeError("neighbour buffer overflow persisted")  # pragma: no cover
+    count, (ii, jj, dr) = _search_into(pos, box, r_cut, _buffers(_expected_pairs(n, d, box, r_cut), d, True))
+    return ii[:count], jj[:count], dr[:count]
 
 
 def neighbour_indices(positions: np.ndarray, box: float, r_cut: float, buffers=None):
@@ -302,18 +295,28 @@ def neighbour_indices(positions: np.ndarray, box: float, r_cut: float, buffers=N
     pos = _checked(positions, box, r_cut)
     n, d = pos.shape
     if buffers is None:
-        buffers = _index_buffers(_expected_pairs(n, d, box, r_cut))
-    no_dr = np.empty((0, d), np.float64)
+        buffers = _buffers(_expected_pairs(n, d, box, r_cut), d, False)[:2]
+    count, used = _search_into(pos, box, r_cut, (*buffers, np.empty((0, d))))
+    if used[0] is not buffers[0]:  # grown
+        buffers = used[:2]
+    return buffers[0][:count], buffers[1][:count], buffers
+
+
+def _buffers(capacity, d, with_dr):
+    """(i, j, dr) arrays for ``capacity`` pairs; dr has no rows unless ``with_dr``."""
+    return (np.empty(capacity, np.int64), np.empty(capacity, np.int64),
+            np.empty((capacity if with_dr else 0, d), np.float64))
+
+
+def _search_into(pos, box, r_cut, buffers):
+    """(number of pairs, buffers) after the search into buffers = (i, j, dr), replaced by longer ones
+    (dr kept without rows if it had none) until the pairs fit."""
     for _ in range(3):
-        count = _search(pos, box, r_cut, buffers[0], buffers[1], no_dr)
+        count = _search(pos, box, r_cut, *buffers)
         if count <= len(buffers[0]):
-            return buffers[0][:count], buffers[1][:count], buffers
-        buffers = _index_buffers(count + count // 4)
+            return count, buffers
+        buffers = _buffers(count + count // 4, pos.shape[1], buffers[2].shape[0] > 0)
     raise RuntimeError("neighbour buffer overflow persisted")  # pragma: no cover
-
-
-def _index_buffers(capacity):
-    return np.empty(capacity, np.int64), np.empty(capacity, np.int64)
 
 
 def _checked(positions, box, r_cut):

@@ -46,16 +46,14 @@ OVERRIDABLE = ("mc", "quench", "modes")
 #: Where the JSON schema lives (repository layout of issue 5).
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
-#: quench.method values (glassvib.quench); absent from a config means "auto" (not in DEFAULTS, so
-#: that configs written before the key existed keep their settings hash)
-QUENCH_METHODS = ("auto", "newton", "fire", "lbfgs")
-
 #: Run-control defaults, merged under the user's config before the semantic checks.
 DEFAULTS = {
     "results": "results",
     "threads": {"sample": 1, "quench": 1, "analyze": 1},
     "mc": {"equilibration_sweeps": 2000, "spacing_sweeps": 500, "max_sweeps": 1_000_000,
            "p_swap": 0.2, "step": 0.2, "record_every": 10, "checkpoint_every_s": 120.0, "n_tau": 10.0},
+    # quench.method is absent here: absent means "auto", so that configs written before the key
+    # existed keep their settings hash
     "quench": {"tol": 1e-10, "max_iter": 200_000},
     "modes": {"k": "all", "delta": 0.0, "level_window": 50, "complete_to": 1.0, "eigenvalues": "lowest"},
     "fit": {"omega_c_fraction": 0.5, "scan_fractions": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0],
