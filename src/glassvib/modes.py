@@ -238,7 +238,7 @@ def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed, rr_growth=1.
                                          driver="evr", check_finite=False)
             theta, S = theta[::-1], np.ascontiguousarray(S[:, ::-1])
             est = np.sum((Rq @ S[m0:m]) ** 2, axis=0)  # |OP y - theta y|^2 by the Krylov relation
-            gate = max(tol, 1e-6)  # the confirmation below has round-off ~1e-8 theta
+            gate = max(tol, 1e-6)  # the estimate need not go below 1e-6; the explicit check applies tol
             if m >= k and (np.all(est <= (gate * theta) ** 2) or done):
                 Y = S.T @ V[:m]  # (k, n)
                 res = np.linalg.norm(S.T @ W[:m] - theta[:, None] * Y, axis=1)
