@@ -172,6 +172,35 @@ def test_pardiso_factor():
     assert C[1, 1] == 0 and C.nnz == 6
     with pytest.raises(pardiso.NotPositiveDefinite):
         pardiso.Factor(C)
+    # a shift is the factor of A - shift I, also where a diagonal entry is not stored
+    s = -0.3
+    rhs = rng.standard_normal((n, 2))
+    np.testing.assert_allclose(pardiso.Factor(A, shift=s)(rhs), pardiso.Factor(A - s * scipy.sparse.identity(n))(rhs),
+                               rtol=1e-10, atol=1e-12)
+    Cs = pardiso.Factor(C, shift=-1.0)(np.ones(3))
+    np.testing.assert_allclose((C.toarray() + np.eye(3)) @ Cs, np.ones(3), atol=1e-12)
+
+
+def test_pardiso_upper_triangle_of_any_csr():
+    """The factor reads the upper triangle of A whatever its storage: duplicates summed,
+    unsorted indices, COO input; the same matrix as scipy.sparse.triu."""
+    from glassvib.pardiso import _upper_triangle
+
+    rng = np.random.default_rng(5)
+    n = 40
+    rows, cols = rng.integers(0, n, 300), rng.integers(0, n, 300)  # with duplicates
+    vals = rng.standard_normal(300)
+    for A in (scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(n, n)),
+              scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(n, n))):
+        U = _upper_triangle(A)
+        assert U.has_canonical_format and U.dtype == np.float64
+        np.testing.assert_array_equal(U.toarray(), np.triu(A.toarray()))
+    A = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(n, n))
+    perm = rng.permutation(A.indptr[1] - A.indptr[0])  # unsort the first row's indices
+    A.indices[:perm.size] = A.indices[:perm.size][perm]
+    A.data[:perm.size] = A.data[:perm.size][perm]
+    A.has_sorted_indices = False
+    np.testing.assert_array_equal(_upper_triangle(A).toarray(), np.triu(A.toarray()))
 
 
 @pytest.mark.skipif(not multigrid.available(), reason="pyamg not installed")

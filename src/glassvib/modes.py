@@ -141,9 +141,8 @@ def _factorize(H, sigma, backend):
             raise _NotPositiveDefinite from exc
         return lambda X: scipy.linalg.cho_solve((L, True), X, check_finite=False)
     if backend == "pardiso":
-        A = (scipy.sparse.csr_matrix(H, dtype=np.float64) - sigma * scipy.sparse.identity(n, format="csr")).tocsr()
         try:
-            return _pardiso.Factor(A)
+            return _pardiso.Factor(H, shift=sigma)
         except _pardiso.NotPositiveDefinite as exc:
             raise _NotPositiveDefinite from exc
     A = (scipy.sparse.csc_matrix(H, dtype=np.float64) - sigma * scipy.sparse.identity(n, format="csc")).tocsc()
@@ -176,11 +175,12 @@ def _shifted_factor(H, backend, sigma=None):
     scale = float(np.max(np.abs(H.diagonal()))) if H.shape[0] else 1.0
     scale = scale if scale > 0 else 1.0
     sigma = -1e-3 * scale if sigma is None else float(sigma)
-    bound = _gershgorin_bound(H)
+    bound = None
     for attempt in range(1, 60):
         try:
             return _factorize(H, sigma, backend), sigma, attempt
         except _NotPositiveDefinite:
+            bound = _gershgorin_bound(H) if bound is None else bound
             if sigma < -2.0 * bound:  # pragma: no cover - cannot happen for a symmetric matrix
                 break
             sigma = 8.0 * sigma if sigma < 0 else -1e-3 * scale
@@ -191,6 +191,12 @@ def _gershgorin_bound(H):
     if scipy.sparse.issparse(H):
         return float(abs(H).sum(axis=1).max())
     return float(np.abs(H).sum(axis=1).max())
+
+
+#: block Krylov Rayleigh-Ritz: every eigenpair of the projected matrix (LAPACK divide and conquer)
+#: up to this size, the k largest by MRRR above. One thread, k = 50: m = 104 1.4 vs 3.3 ms,
+#: 232 6.2 vs 8.2 ms, 300 11.6 vs 12.0 ms, 400 22.5 vs 18.4 ms.
+RR_FULL_MAX = 320
 
 
 def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed, rr_growth=1.0):
@@ -234,8 +240,13 @@ def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed, rr_growth=1.
         if m >= next_rr or done:  # Rayleigh-Ritz once the basis can hold the answer
             next_rr = max(m + 1, int(rr_growth * m))
             kk = min(k, m)
-            theta, S = scipy.linalg.eigh(0.5 * (T[:m, :m] + T[:m, :m].T), subset_by_index=[m - kk, m - 1],
-                                         driver="evr", check_finite=False)
+            Ts = 0.5 * (T[:m, :m] + T[:m, :m].T)
+            if m <= RR_FULL_MAX:  # all pairs by divide and conquer: faster than a subset here
+                theta, S = scipy.linalg.eigh(Ts, driver="evd", overwrite_a=True, check_finite=False)
+                theta, S = theta[m - kk:], S[:, m - kk:]
+            else:
+                theta, S = scipy.linalg.eigh(Ts, subset_by_index=[m - kk, m - 1], driver="evr", overwrite_a=True,
+                                             check_finite=False)
             theta, S = theta[::-1], np.ascontiguousarray(S[:, ::-1])
             est = np.sum((Rq @ S[m0:m]) ** 2, axis=0)  # |OP y - theta y|^2 by the Krylov relation
             gate = max(tol, 1e-6)  # the estimate need not go below 1e-6; the explicit check applies tol

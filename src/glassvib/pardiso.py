@@ -102,11 +102,29 @@ def _release(fn, pt, iparm, n):
     _call(fn, pt, 2, -1, n, dummy, idx, idx, 1, iparm, None, None)
 
 
+def _upper_triangle(A):
+    """The upper triangle of A (diagonal included) as a float64 CSR matrix with sorted indices and
+    no duplicates: a copy, selected row by row from A's canonical CSR form (scipy.sparse.triu
+    goes through COO, 5x slower for a Hessian)."""
+    A = scipy.sparse.csr_matrix(A, dtype=np.float64, copy=True)
+    A.sum_duplicates()  # also sorts the indices
+    n = A.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(A.indptr))
+    keep = A.indices >= rows
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    U = scipy.sparse.csr_matrix((A.data[keep], A.indices[keep], indptr), shape=A.shape)
+    U.has_sorted_indices = True
+    return U
+
+
 class Factor:
     """Cholesky factor of a symmetric positive definite sparse matrix A by PARDISO.
 
     ``Factor(A)(B)`` solves A X = B for B of shape (n,) or (n, b) (any layout; returned in the
     layout PARDISO writes, column-major for 2-d). Only the upper triangle of A is read.
+    ``Factor(A, shift=s)`` factors A - s I (the shift added to the upper triangle's diagonal
+    instead of forming the difference first).
 
     Raises:
         NotPositiveDefinite: A is not positive definite.
@@ -114,13 +132,11 @@ class Factor:
         ImportError: libmkl_rt not found.
     """
 
-    def __init__(self, A):
+    def __init__(self, A, shift=0.0):
         fn = _load()
         if fn is None:
             raise ImportError("PARDISO needs MKL: pip install mkl")
-        U = scipy.sparse.triu(scipy.sparse.csr_matrix(A, dtype=np.float64), format="csr")
-        U.sum_duplicates()
-        U.sort_indices()
+        U = _upper_triangle(A)
         n = U.shape[0]
         if U.nnz >= 2 ** 31 - 1 or n >= 2 ** 31 - 1:
             raise PardisoError(f"matrix too large for 32-bit PARDISO indices (n = {n}, nnz = {U.nnz})")
@@ -135,6 +151,8 @@ class Factor:
                                          (np.concatenate([C.row, missing]), np.concatenate([C.col, missing]))),
                                         shape=U.shape)
             U.sort_indices()
+        if shift != 0.0:  # every row starts with its diagonal entry now
+            U.data[U.indptr[:-1]] -= shift
         self.n = n
         self._a = np.ascontiguousarray(U.data, dtype=np.float64)
         self._ia = np.ascontiguousarray(U.indptr, dtype=np.int32)
