@@ -5,10 +5,14 @@ measured in one run on the same matrices.
     python bench/bench_modes.py                       # d = 3, N = 1000, k = 50, 3 repeats
     python bench/bench_modes.py --sizes 8000 32768 --repeats 1
     python bench/bench_modes.py --sizes 131072 --methods ours --repeats 1 --timeout 1800
+    python bench/bench_modes.py --methods ours numpy-eigh --repeats 3 --rounds 4   # alternating
 
 Each (size, method) runs in a fresh subprocess, so that "peak MB" is that solver's own peak
 resident memory (Hessian included); the Hessian's own footprint is printed as "H MB". Times are
 medians over repeats: wall-clock and CPU (all threads). Ratios are baseline / ours in the same run.
+With ``--rounds R`` the methods run R times in turn (each time in a fresh subprocess with --repeats
+repeats), so that a drift of the machine's speed over minutes reaches every method alike; times
+are then medians over all rounds, and the ratio of each round is printed beside their median.
 Configurations: T_p = inf glasses (random positions quenched with glassvib.minimize.quench, FIRE;
 cached under --workdir), to max |F| < 1e-10 up to --max-quench-n particles and < 1e-8 (FIRE only)
 above. "ours" is lowest_modes(H, k, dim=d) with its automatic route (block shift-invert on a
@@ -99,7 +103,7 @@ def worker(args):
     if vecs is not None:
         res = float(np.max(np.linalg.norm(H @ vecs - vecs * vals, axis=0)) / np.max(np.abs(H.diagonal())))
     print(json.dumps({"method": args.worker, "wall": float(np.median(walls)), "cpu": float(np.median(cpus)),
-                      "walls": walls, "peak_mb": rss_mb(), "h_mb": h_mb, "nnz": int(H.nnz), "res": res,
+                      "walls": walls, "cpus": cpus, "peak_mb": rss_mb(), "h_mb": h_mb, "nnz": int(H.nnz), "res": res,
                       "vals": [float(v) for v in vals]}))
 
 
@@ -128,6 +132,7 @@ def main():
     p.add_argument("--max-quench-n", type=int, default=10000)
     p.add_argument("--max-iter", type=int, default=200000, help="FIRE steps for N > --max-quench-n")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per (size, method)")
+    p.add_argument("--rounds", type=int, default=1, help="run the methods this many times in turn")
     p.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
     p.add_argument("--worker-conf", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -148,12 +153,25 @@ def main():
         print(f"{'method':<18} {'wall s':>9} {'cpu s':>9} {'peak MB':>9} {'H MB':>7}  max|dlam|/|lam_k|  "
               f"max res/max|H_ii|  notes")
         results = {}
-        for m in methods:
-            r = run_one(m, conf_path, args.k, args.repeats, args.timeout)
-            results[m] = r
+        per_round = []
+        for rnd in range(max(1, args.rounds)):
+            this = {}
+            for m in methods:
+                r = run_one(m, conf_path, args.k, args.repeats, args.timeout)
+                this[m] = r
+                prev = results.get(m)
+                if prev is None or "error" in r or "error" in prev:
+                    results[m] = r if prev is None or "error" in r else prev
+                    continue
+                prev["walls"] += r["walls"]
+                prev["cpus"] += r["cpus"]
+                prev["peak_mb"] = max(prev["peak_mb"], r["peak_mb"])
+            per_round.append(this)
+        for m, r in results.items():
             if "error" in r:
                 print(f"{m:<18} {'-':>9} {'-':>9} {'-':>9} {'-':>7}  {'-':>17}  {r['error']}")
                 continue
+            r["wall"], r["cpu"] = float(np.median(r["walls"])), float(np.median(r["cpus"]))
             ref = results.get("ours")
             dl = "-"
             if ref is not None and "vals" in ref and m != "ours":
@@ -165,8 +183,11 @@ def main():
         if "wall" in ours:
             for m, r in results.items():
                 if m != "ours" and "wall" in r:
-                    print(f"   speed-up vs {m}: wall x{r['wall'] / ours['wall']:.1f}, cpu x{r['cpu'] / ours['cpu']:.1f}")
-
+                    rounds = [t[m]["wall"] / t["ours"]["wall"] for t in per_round
+                              if "wall" in t.get(m, {}) and "wall" in t.get("ours", {})]
+                    note = (f"; per round x{', x'.join('%.1f' % q for q in rounds)} (median x{np.median(rounds):.1f})"
+                            if len(rounds) > 1 else "")
+                    print(f"   speed-up vs {m}: wall x{r['wall'] / ours['wall']:.1f}, cpu x{r['cpu'] / ours['cpu']:.1f}{note}")
 
 if __name__ == "__main__":
     main()
