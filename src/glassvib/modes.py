@@ -239,15 +239,7 @@ def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed, rr_growth=1.
         done = m + 1 > max_vectors
         if m >= next_rr or done:  # Rayleigh-Ritz once the basis can hold the answer
             next_rr = max(m + 1, int(rr_growth * m))
-            kk = min(k, m)
-            Ts = 0.5 * (T[:m, :m] + T[:m, :m].T)
-            if m <= RR_FULL_MAX:  # all pairs by divide and conquer: faster than a subset here
-                theta, S = scipy.linalg.eigh(Ts, driver="evd", overwrite_a=True, check_finite=False)
-                theta, S = theta[m - kk:], S[:, m - kk:]
-            else:
-                theta, S = scipy.linalg.eigh(Ts, subset_by_index=[m - kk, m - 1], driver="evr", overwrite_a=True,
-                                             check_finite=False)
-            theta, S = theta[::-1], np.ascontiguousarray(S[:, ::-1])
+            theta, S = _largest_ritz_pairs(T[:m, :m], min(k, m))
             est = np.sum((Rq @ S[m0:m]) ** 2, axis=0)  # |OP y - theta y|^2 by the Krylov relation
             gate = max(tol, 1e-6)  # the estimate need not go below 1e-6; the explicit check applies tol
             if m >= k and (np.all(est <= (gate * theta) ** 2) or done):
@@ -259,11 +251,22 @@ def _block_shift_invert(solve, k, n, block, tol, max_vectors, seed, rr_growth=1.
         dr = np.abs(np.diag(Rq))
         Q = Qt[:, dr > 1e-10 * max(dr.max(), 1e-300)].T[:max_vectors - m]
         if Q.shape[0] == 0:  # invariant subspace exhausted: return what there is
-            kk = min(k, m)
-            theta, S = scipy.linalg.eigh(0.5 * (T[:m, :m] + T[:m, :m].T), subset_by_index=[m - kk, m - 1],
-                                         check_finite=False)
-            Y = S[:, ::-1].T @ V[:m]
-            return theta[::-1], np.ascontiguousarray(Y.T), m >= k, m
+            theta, S = _largest_ritz_pairs(T[:m, :m], min(k, m))
+            return theta, np.ascontiguousarray((S.T @ V[:m]).T), m >= k, m
+
+
+def _largest_ritz_pairs(T, kk):
+    """The kk largest eigenpairs of the symmetrized projected matrix T (m, m), descending: every
+    pair by divide and conquer up to RR_FULL_MAX rows, the kk largest by MRRR above."""
+    m = T.shape[0]
+    Ts = 0.5 * (T + T.T)
+    if m <= RR_FULL_MAX:
+        theta, S = scipy.linalg.eigh(Ts, driver="evd", overwrite_a=True, check_finite=False)
+        theta, S = theta[m - kk:], S[:, m - kk:]
+    else:
+        theta, S = scipy.linalg.eigh(Ts, subset_by_index=[m - kk, m - 1], driver="evr", overwrite_a=True,
+                                     check_finite=False)
+    return theta[::-1], np.ascontiguousarray(S[:, ::-1])
 
 
 def _max_multiplicity(theta, rtol=1e-7):
