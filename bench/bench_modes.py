@@ -120,6 +120,18 @@ def run_one(method, conf_path, k, repeats, timeout):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _merged(runs):
+    """One method's runs (rounds) as one result: times are medians over every repeat of every
+    round, peak memory the largest; the first failed run if any failed."""
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        return failed[0]
+    walls = [w for r in runs for w in r["walls"]]
+    cpus = [c for r in runs for c in r["cpus"]]
+    return dict(runs[0], walls=walls, cpus=cpus, wall=float(np.median(walls)), cpu=float(np.median(cpus)),
+                peak_mb=max(r["peak_mb"] for r in runs))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000])
@@ -152,26 +164,13 @@ def main():
               f"{time.perf_counter() - t0:.1f} s")
         print(f"{'method':<18} {'wall s':>9} {'cpu s':>9} {'peak MB':>9} {'H MB':>7}  max|dlam|/|lam_k|  "
               f"max res/max|H_ii|  notes")
-        results = {}
-        per_round = []
-        for rnd in range(max(1, args.rounds)):
-            this = {}
-            for m in methods:
-                r = run_one(m, conf_path, args.k, args.repeats, args.timeout)
-                this[m] = r
-                prev = results.get(m)
-                if prev is None or "error" in r or "error" in prev:
-                    results[m] = r if prev is None or "error" in r else prev
-                    continue
-                prev["walls"] += r["walls"]
-                prev["cpus"] += r["cpus"]
-                prev["peak_mb"] = max(prev["peak_mb"], r["peak_mb"])
-            per_round.append(this)
+        per_round = [{m: run_one(m, conf_path, args.k, args.repeats, args.timeout) for m in methods}
+                     for _ in range(max(1, args.rounds))]
+        results = {m: _merged([t[m] for t in per_round]) for m in methods}
         for m, r in results.items():
             if "error" in r:
                 print(f"{m:<18} {'-':>9} {'-':>9} {'-':>9} {'-':>7}  {'-':>17}  {r['error']}")
                 continue
-            r["wall"], r["cpu"] = float(np.median(r["walls"])), float(np.median(r["cpus"]))
             ref = results.get("ours")
             dl = "-"
             if ref is not None and "vals" in ref and m != "ours":
@@ -188,6 +187,7 @@ def main():
                     note = (f"; per round x{', x'.join('%.1f' % q for q in rounds)} (median x{np.median(rounds):.1f})"
                             if len(rounds) > 1 else "")
                     print(f"   speed-up vs {m}: wall x{r['wall'] / ours['wall']:.1f}, cpu x{r['cpu'] / ours['cpu']:.1f}{note}")
+
 
 if __name__ == "__main__":
     main()
